@@ -1,0 +1,51 @@
+"""The project's exception hierarchy.
+
+Every error a user can cause derives from :class:`HubenchError`; the command line turns
+one into a single line on stderr and exit code 2. Each subclass also derives from the
+built-in exception a Python caller would expect (``ValueError``, ``LookupError``...), so
+``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class HubenchError(Exception):
+    """Root of every error hubench raises on purpose."""
+
+
+class ValidationError(HubenchError, ValueError):
+    """An array or record field is malformed (wrong shape, NaN/Inf, off the simplex...)."""
+
+
+class ParameterError(HubenchError, ValueError):
+    """A hyperparameter or scenario parameter is unknown or out of range."""
+
+
+class UnknownNameError(HubenchError, LookupError):
+    """A method, scenario or metric name that is not registered."""
+
+    def __str__(self) -> str:  # LookupError would quote the message like a KeyError
+        return str(self.args[0]) if self.args else ""
+
+
+class DataError(HubenchError, ValueError):
+    """A data file is unreadable, truncated or does not hold what it should."""
+
+
+class UnavailableError(HubenchError, RuntimeError):
+    """A method or feature cannot run in this environment (missing package, no GPU)."""
+
+
+class StoreError(HubenchError, RuntimeError):
+    """The results store cannot be opened, written or has an incompatible schema."""
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """Return ``" (did you mean 'x'?)"`` for close matches of ``name``, or ``""``."""
+    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"

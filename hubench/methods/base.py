@@ -1,0 +1,150 @@
+"""The method contract (scikit-learn style) and the method registry.
+
+A method is a class with keyword-only hyperparameters stored in ``__init__`` under their
+own names and nothing else; ``fit(observation) -> Estimate`` validates and runs.
+Class-level metadata says what the method is (``name``, ``task``, ``requires``,
+``description``) and holds per-profile presets (``ci``, ``quick``, ``full``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from typing import Any, ClassVar
+
+from hubench.errors import ParameterError, UnavailableError, ValidationError, suggest
+from hubench.registry import Registry
+from hubench.scene import Estimate, Observation
+
+PROFILES = ("ci", "quick", "full")
+TASKS = ("blind", "supervised")
+
+
+class Method:
+    """Base class of every unmixing method.
+
+    Subclasses set the class attributes below, define ``__init__`` with keyword-only
+    hyperparameters (``random_state`` among them when the method is random) and
+    implement :meth:`_fit`.
+    """
+
+    name: ClassVar[str] = ""
+    task: ClassVar[str] = "blind"
+    description: ClassVar[str] = ""
+    requires: ClassVar[tuple[str, ...]] = ()
+    version: ClassVar[str] = "1"
+    relaxes_asc: ClassVar[bool] = False
+    deterministic: ClassVar[bool] = True
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    # ---- parameters -------------------------------------------------------------
+    @classmethod
+    def param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [
+            p.name
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        sig = inspect.signature(cls.__init__)
+        return {
+            name: sig.parameters[name].default
+            for name in cls.param_names()
+            if sig.parameters[name].default is not inspect.Parameter.empty
+        }
+
+    def get_params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    @classmethod
+    def check_param_names(cls, params: dict[str, Any]) -> None:
+        known = cls.param_names()
+        for key in params:
+            if key not in known:
+                raise ParameterError(
+                    f"method {cls.name!r} has no parameter {key!r}{suggest(key, known)}; "
+                    f"its parameters: {', '.join(known) or 'none'}"
+                )
+
+    @classmethod
+    def preset(cls, profile: str) -> dict[str, Any]:
+        if profile not in PROFILES:
+            raise ParameterError(f"unknown profile {profile!r}{suggest(profile, PROFILES)}; use one of {', '.join(PROFILES)}")
+        return dict(cls.presets.get(profile, {}))
+
+    # ---- availability -------------------------------------------------------------
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        """``(True, "")`` when the method can run here, else ``(False, reason)``."""
+        for req in cls.requires:
+            if req == "cuda":
+                try:
+                    import torch
+                except ImportError:
+                    return False, "needs torch with CUDA; torch is not installed"
+                if not torch.cuda.is_available():
+                    return False, "needs a CUDA GPU; none is available"
+            elif importlib.util.find_spec(req) is None:
+                return False, f"needs the package {req!r}; install it with pip"
+        return True, ""
+
+    # ---- fitting ------------------------------------------------------------------
+    def fit(self, observation: Observation) -> Estimate:
+        """Validate the observation, run the method and return an :class:`Estimate`."""
+        ok, reason = self.availability()
+        if not ok:
+            raise UnavailableError(f"method {self.name!r} cannot run here: {reason}")
+        if not isinstance(observation, Observation):
+            raise ValidationError(f"observation: expected an Observation, got {type(observation).__name__}")
+        if self.task == "supervised" and observation.E is None:
+            raise ValidationError(
+                f"E: method {self.name!r} is supervised and needs the endmembers; "
+                "use scene.observation(supervised=True)"
+            )
+        estimate = self._fit(observation)
+        if estimate.A.shape != (observation.n_pixels, observation.n_endmembers):
+            raise ValidationError(
+                f"A: method {self.name!r} returned shape {estimate.A.shape}, expected "
+                f"{(observation.n_pixels, observation.n_endmembers)}"
+            )
+        return estimate
+
+    def _fit(self, observation: Observation) -> Estimate:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+METHODS: Registry[type[Method]] = Registry("method")
+
+
+def register_method(cls: type[Method]) -> type[Method]:
+    """Class decorator: validate the metadata and add the class to the registry."""
+    if not cls.name:
+        raise TypeError(f"{cls.__name__} has no registry name")
+    if cls.task not in TASKS:
+        raise TypeError(f"{cls.__name__}.task must be one of {TASKS}, got {cls.task!r}")
+    for profile, params in cls.presets.items():
+        if profile not in PROFILES:
+            raise TypeError(f"{cls.__name__}: unknown preset profile {profile!r}")
+        cls.check_param_names(params)
+    METHODS.add(cls.name, cls)
+    return cls
+
+
+def get_method(name: str, *, profile: str | None = None, **params: Any) -> Method:
+    """Build a registered method: preset of ``profile`` (if any) overridden by ``params``."""
+    cls = METHODS.get(name)
+    cls.check_param_names(params)
+    merged = cls.preset(profile) if profile is not None else {}
+    merged.update(params)
+    return cls(**merged)
+
+
+def list_methods(pattern: str = "*") -> list[str]:
+    return METHODS.names(pattern)

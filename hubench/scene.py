@@ -1,0 +1,218 @@
+"""The three records every part of hubench agrees on: Scene, Observation, Estimate.
+
+Array conventions (see docs/design.md): ``Y`` is ``(n_pixels, n_bands)``, ``A`` is
+``(n_pixels, n_endmembers)``, ``E`` is ``(n_endmembers, n_bands)`` and ``Y ~= A @ E``.
+Pixels are in row-major (C) order of ``image_shape = (H, W)``.
+Each record validates itself on construction and raises :class:`ValidationError`
+naming the offending field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hubench.errors import ValidationError
+
+SIMPLEX_TOL = 1e-8
+
+
+def _as_matrix(name: str, value: Any, *, dtype: Any = np.float64) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{name}: cannot be read as a numeric array ({exc})") from None
+    if arr.ndim != 2:
+        raise ValidationError(f"{name}: expected a 2-D array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValidationError(f"{name}: is empty (shape {arr.shape})")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValidationError(f"{name}: holds {bad} NaN/Inf values; clean or mask the input first")
+    return arr
+
+
+def _check_image_shape(image_shape: Any, n_pixels: int) -> tuple[int, int]:
+    try:
+        shape = tuple(int(s) for s in image_shape)
+    except (TypeError, ValueError):
+        raise ValidationError(f"image_shape: expected (H, W), got {image_shape!r}") from None
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValidationError(f"image_shape: expected two positive sizes (H, W), got {shape}")
+    if shape[0] * shape[1] != n_pixels:
+        raise ValidationError(
+            f"image_shape: {shape} holds {shape[0] * shape[1]} pixels but Y has {n_pixels} rows"
+        )
+    return (shape[0], shape[1])
+
+
+def _check_wavelengths(wavelengths: Any, n_bands: int) -> np.ndarray | None:
+    if wavelengths is None:
+        return None
+    wl = np.asarray(wavelengths, dtype=np.float64).reshape(-1)
+    if wl.shape != (n_bands,):
+        raise ValidationError(f"wavelengths: expected {n_bands} values (one per band), got {wl.size}")
+    if not np.all(np.isfinite(wl)):
+        raise ValidationError("wavelengths: holds NaN/Inf values")
+    return wl
+
+
+def check_simplex(name: str, A: np.ndarray, tol: float = SIMPLEX_TOL) -> None:
+    """Raise unless every row of ``A`` is non-negative and sums to one within ``tol``."""
+    if A.min() < -tol:
+        raise ValidationError(f"{name}: has negative abundances (min {A.min():.3g}); ANC violated")
+    worst = float(np.max(np.abs(A.sum(axis=1) - 1.0)))
+    if worst > tol:
+        raise ValidationError(f"{name}: rows do not sum to one (worst deviation {worst:.3g}); ASC violated")
+
+
+@dataclass(frozen=True, eq=False)
+class Observation:
+    """What a method may see: the image, its size, the number of endmembers, and for
+    supervised methods the endmembers ``E``. Never the abundances."""
+
+    Y: np.ndarray
+    image_shape: tuple[int, int]
+    n_endmembers: int
+    wavelengths: np.ndarray | None = None
+    E: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        Y = _as_matrix("Y", self.Y)
+        object.__setattr__(self, "Y", Y)
+        n_pixels, n_bands = Y.shape
+        object.__setattr__(self, "image_shape", _check_image_shape(self.image_shape, n_pixels))
+        try:
+            p = int(self.n_endmembers)
+        except (TypeError, ValueError):
+            raise ValidationError(f"n_endmembers: expected an integer, got {self.n_endmembers!r}") from None
+        if p < 1:
+            raise ValidationError(f"n_endmembers: must be at least 1, got {p}")
+        if p >= n_bands:
+            raise ValidationError(
+                f"n_endmembers: {p} endmembers need more than {p} bands, Y has {n_bands}"
+            )
+        object.__setattr__(self, "n_endmembers", p)
+        object.__setattr__(self, "wavelengths", _check_wavelengths(self.wavelengths, n_bands))
+        if self.E is not None:
+            E = _as_matrix("E", self.E)
+            if E.shape != (p, n_bands):
+                raise ValidationError(f"E: expected shape ({p}, {n_bands}), got {E.shape}")
+            object.__setattr__(self, "E", E)
+
+    @property
+    def n_pixels(self) -> int:
+        return int(self.Y.shape[0])
+
+    @property
+    def n_bands(self) -> int:
+        return int(self.Y.shape[1])
+
+
+@dataclass(frozen=True, eq=False)
+class Scene:
+    """The truth of one generated or loaded image.
+
+    ``weak[k]`` is True when endmember ``k`` is weak or rare (by construction for
+    synthetic scenes, by the documented rule for real ones). ``params`` holds everything
+    needed to regenerate the scene with :func:`hubench.make_scene`.
+    """
+
+    Y: np.ndarray
+    A: np.ndarray
+    E: np.ndarray
+    image_shape: tuple[int, int]
+    weak: np.ndarray
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    wavelengths: np.ndarray | None = None
+    endmember_names: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        Y = _as_matrix("Y", self.Y)
+        A = _as_matrix("A", self.A)
+        E = _as_matrix("E", self.E)
+        n_pixels, n_bands = Y.shape
+        if A.shape[0] != n_pixels:
+            raise ValidationError(f"A: has {A.shape[0]} rows but Y has {n_pixels} pixels")
+        p = A.shape[1]
+        if E.shape != (p, n_bands):
+            raise ValidationError(f"E: expected shape ({p}, {n_bands}) from A and Y, got {E.shape}")
+        if p >= n_bands:
+            raise ValidationError(f"E: {p} endmembers need more than {p} bands, Y has {n_bands}")
+        check_simplex("A", A)
+        weak = np.asarray(self.weak, dtype=bool).reshape(-1)
+        if weak.shape != (p,):
+            raise ValidationError(f"weak: expected {p} flags (one per endmember), got {weak.size}")
+        if self.endmember_names is not None and len(self.endmember_names) != p:
+            raise ValidationError(
+                f"endmember_names: expected {p} names, got {len(self.endmember_names)}"
+            )
+        if not isinstance(self.name, str) or not self.name:
+            raise ValidationError("name: must be a non-empty string")
+        for key, value in (("Y", Y), ("A", A), ("E", E), ("weak", weak)):
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "image_shape", _check_image_shape(self.image_shape, n_pixels))
+        object.__setattr__(self, "wavelengths", _check_wavelengths(self.wavelengths, n_bands))
+        object.__setattr__(self, "params", dict(self.params))
+
+    @property
+    def n_pixels(self) -> int:
+        return int(self.Y.shape[0])
+
+    @property
+    def n_bands(self) -> int:
+        return int(self.Y.shape[1])
+
+    @property
+    def n_endmembers(self) -> int:
+        return int(self.A.shape[1])
+
+    def observation(self, supervised: bool = False) -> Observation:
+        """What a method may see; ``supervised=True`` also hands over the true ``E``."""
+        return Observation(
+            Y=self.Y,
+            image_shape=self.image_shape,
+            n_endmembers=self.n_endmembers,
+            wavelengths=self.wavelengths,
+            E=self.E if supervised else None,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Estimate:
+    """What a method returns: abundances ``A`` (required), endmembers ``E`` (blind
+    methods), ``Y_hat`` for methods whose decoder is not ``A @ E``, and ``info``."""
+
+    A: np.ndarray
+    E: np.ndarray | None = None
+    Y_hat: np.ndarray | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        A = _as_matrix("A", self.A)
+        object.__setattr__(self, "A", A)
+        if self.E is not None:
+            E = _as_matrix("E", self.E)
+            if E.shape[0] != A.shape[1]:
+                raise ValidationError(
+                    f"E: has {E.shape[0]} endmembers but A has {A.shape[1]} columns"
+                )
+            object.__setattr__(self, "E", E)
+        if self.Y_hat is not None:
+            Y_hat = _as_matrix("Y_hat", self.Y_hat)
+            if Y_hat.shape[0] != A.shape[0]:
+                raise ValidationError(f"Y_hat: has {Y_hat.shape[0]} rows but A has {A.shape[0]}")
+            object.__setattr__(self, "Y_hat", Y_hat)
+        object.__setattr__(self, "info", dict(self.info))
+
+    def reconstruction(self) -> np.ndarray | None:
+        """``Y_hat`` if the method returned one, else ``A @ E`` when ``E`` is known."""
+        if self.Y_hat is not None:
+            return self.Y_hat
+        if self.E is not None:
+            return self.A @ self.E
+        return None
