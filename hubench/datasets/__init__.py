@@ -1,5 +1,29 @@
 """Scenes: synthetic scenarios, the USGS library, real-scene loaders.
 
-Contract (filled in by the modules of this package):
-``make_scene(name, *, seed, **params) -> Scene`` and ``list_scenarios(pattern="*")``.
+Every module of this package that defines scenarios is imported here so that its
+``@register_scenario`` decorators run.
 """
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from hubench.datasets.base import (
+    SCENARIOS,
+    ScenarioSpec,
+    list_scenarios,
+    make_scene,
+    register_scenario,
+)
+
+
+def _import_scenario_modules() -> None:
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_") and info.name != "base":
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_import_scenario_modules()
+
+__all__ = ["SCENARIOS", "ScenarioSpec", "list_scenarios", "make_scene", "register_scenario"]

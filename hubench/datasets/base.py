@@ -1,0 +1,110 @@
+"""The scenario registry: named, seeded scene builders (synthetic and real).
+
+A scenario is a function ``build(seed, **params) -> Scene`` registered with its
+defaults, a one-line description, its kind (``synthetic`` or ``real``) and per-profile
+parameter presets (``ci`` = tiny scenes for the regression check).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hubench.errors import ParameterError, suggest
+from hubench.registry import Registry
+from hubench.scene import Scene
+
+KINDS = ("synthetic", "real")
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """A registered scenario.
+
+    ``build(seed, **params)`` must be a pure function of its arguments. ``defaults`` are
+    the parameters a plain ``make_scene(name, seed=s)`` uses; ``presets[profile]``
+    overrides them for a harness profile (``ci``/``quick``/``full``).
+    ``accepts_snr`` is False for real scenes (their noise is what it is).
+    """
+
+    name: str
+    build: Callable[..., Scene]
+    description: str
+    kind: str = "synthetic"
+    defaults: dict[str, Any] = field(default_factory=dict)
+    presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    accepts_snr: bool = True
+
+    def param_names(self) -> list[str]:
+        sig = inspect.signature(self.build)
+        return [p for p in sig.parameters if p != "seed"]
+
+    def check_params(self, params: dict[str, Any]) -> None:
+        known = self.param_names()
+        for key in params:
+            if key not in known:
+                raise ParameterError(
+                    f"scenario {self.name!r} has no parameter {key!r}{suggest(key, known)}; "
+                    f"its parameters: {', '.join(known)}"
+                )
+
+    def resolve(self, profile: str | None = None, **params: Any) -> dict[str, Any]:
+        """Defaults, then the profile's preset, then ``params``; all names checked."""
+        self.check_params(params)
+        merged = dict(self.defaults)
+        if profile is not None:
+            merged.update(self.presets.get(profile, {}))
+        merged.update(params)
+        return merged
+
+
+SCENARIOS: Registry[ScenarioSpec] = Registry("scenario")
+
+
+def register_scenario(
+    name: str,
+    *,
+    description: str,
+    kind: str = "synthetic",
+    defaults: dict[str, Any] | None = None,
+    presets: dict[str, dict[str, Any]] | None = None,
+    accepts_snr: bool = True,
+) -> Callable[[Callable[..., Scene]], Callable[..., Scene]]:
+    """Decorator registering ``build(seed, **params) -> Scene`` as scenario ``name``."""
+    if kind not in KINDS:
+        raise TypeError(f"scenario kind must be one of {KINDS}, got {kind!r}")
+
+    def decorator(build: Callable[..., Scene]) -> Callable[..., Scene]:
+        spec = ScenarioSpec(
+            name=name,
+            build=build,
+            description=description,
+            kind=kind,
+            defaults=dict(defaults or {}),
+            presets={k: dict(v) for k, v in (presets or {}).items()},
+            accepts_snr=accepts_snr,
+        )
+        spec.check_params(spec.defaults)
+        for preset in spec.presets.values():
+            spec.check_params(preset)
+        SCENARIOS.add(name, spec)
+        return build
+
+    return decorator
+
+
+def make_scene(name: str, *, seed: int, profile: str | None = None, **params: Any) -> Scene:
+    """Build scenario ``name`` for ``seed``; unknown names and parameters are refused."""
+    spec = SCENARIOS.get(name)
+    if not spec.accepts_snr and "snr_db" in params:
+        raise ParameterError(
+            f"scenario {name!r} is a real scene: its noise is fixed, so snr_db does not apply; "
+            "drop --snr for it"
+        )
+    return spec.build(seed, **spec.resolve(profile, **params))
+
+
+def list_scenarios(pattern: str = "*", kind: str | None = None) -> list[str]:
+    return [n for n in SCENARIOS.names(pattern) if kind is None or SCENARIOS.get(n).kind == kind]
