@@ -10,7 +10,9 @@ Public API::
 
 from __future__ import annotations
 
-from hubench.datasets import list_scenarios, make_scene
+import importlib
+from typing import Any
+
 from hubench.errors import (
     DataError,
     HubenchError,
@@ -20,9 +22,32 @@ from hubench.errors import (
     UnknownNameError,
     ValidationError,
 )
-from hubench.methods import Method, get_method, list_methods, register_method
-from hubench.metrics import evaluate, list_metrics, score
 from hubench.scene import Estimate, Observation, Scene
+
+# Imported on first use, so that `import hubench.scene` (and worker start-up) does not
+# pay for the method registry (torch) or the metrics.
+_LAZY = {
+    "make_scene": "hubench.datasets",
+    "list_scenarios": "hubench.datasets",
+    "load_scene": "hubench.datasets",
+    "Method": "hubench.methods",
+    "get_method": "hubench.methods",
+    "list_methods": "hubench.methods",
+    "register_method": "hubench.methods",
+    "evaluate": "hubench.metrics",
+    "score": "hubench.metrics",
+    "list_metrics": "hubench.metrics",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hubench' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __version__ = "0.1.0"
 
