@@ -1,6 +1,39 @@
 """Metrics with exact definitions (docs/metrics.md) and the endmember alignment.
 
-Contract (filled in by the modules of this package):
-``score(scene, estimate, *, tau=0.05) -> dict[str, float]``,
-``evaluate(scene, estimate, *, tau=0.05) -> Evaluation`` and ``list_metrics()``.
+``evaluate(scene, estimate)`` aligns the estimated endmembers to the true ones once
+(Hungarian on the SAD matrix), records the alignment, and computes every scalar metric;
+``score`` returns just the flat dict. The metric functions in the submodules take
+already-aligned arrays and never align by themselves.
 """
+
+from __future__ import annotations
+
+from hubench.metrics.abundance import armse, rmse_per_endmember, rmse_y, sre
+from hubench.metrics.alignment import align, aligned_columns, sad_matrix
+from hubench.metrics.endmember import UNRECOVERED_SAD, msad, sad, sad_aligned
+from hubench.metrics.evaluation import Evaluation, evaluate, score
+from hubench.metrics.registry import METRICS, MetricInfo, list_metrics, metric_info
+from hubench.metrics.weak import average_precision, detection_counts
+
+__all__ = [
+    "METRICS",
+    "UNRECOVERED_SAD",
+    "Evaluation",
+    "MetricInfo",
+    "align",
+    "aligned_columns",
+    "armse",
+    "average_precision",
+    "detection_counts",
+    "evaluate",
+    "list_metrics",
+    "metric_info",
+    "msad",
+    "rmse_per_endmember",
+    "rmse_y",
+    "sad",
+    "sad_aligned",
+    "sad_matrix",
+    "score",
+    "sre",
+]

@@ -1,0 +1,213 @@
+"""Score one estimate against its scene: align once, then every metric on aligned arrays.
+
+The exact definitions and edge cases are in docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hubench.errors import ParameterError, ValidationError
+from hubench.metrics import weak as weak_metrics
+from hubench.metrics.abundance import armse, rmse_per_endmember, rmse_y, sre
+from hubench.metrics.alignment import align, aligned_columns, identity_alignment
+from hubench.metrics.endmember import sad_aligned
+from hubench.scene import Estimate, Scene
+
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The scores of one estimate on one scene.
+
+    Attributes
+    ----------
+    metrics : dict of str to float
+        Every scalar metric (``armse``, ``msad``, ..., ``rmse_em{k}``, ``sad_em{k}``).
+    alignment : tuple of int, length p_true
+        For each true endmember ``k``, the index of the matched estimated endmember,
+        ``-1`` if none.
+    per_endmember : dict of str to tuple of float
+        ``rmse`` and ``sad`` per true endmember (length p_true).
+    weak : tuple of bool
+        Which true endmembers the scene marks weak.
+    supervised : bool
+        True when the estimate carried no endmembers (alignment is the identity).
+    tau, sad_threshold : float
+        The detection and recovery thresholds used.
+    """
+
+    metrics: dict[str, float]
+    alignment: tuple[int, ...]
+    per_endmember: dict[str, tuple[float, ...]]
+    weak: tuple[bool, ...] = ()
+    supervised: bool = False
+    tau: float = 0.05
+    sad_threshold: float = 0.2
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain Python types only (floats may be NaN/inf, which :mod:`json` writes as
+        ``NaN``/``Infinity``)."""
+        return {
+            "metrics": {k: float(v) for k, v in self.metrics.items()},
+            "alignment": [int(j) for j in self.alignment],
+            "per_endmember": {k: [float(x) for x in v] for k, v in self.per_endmember.items()},
+            "weak": [bool(w) for w in self.weak],
+            "supervised": bool(self.supervised),
+            "tau": float(self.tau),
+            "sad_threshold": float(self.sad_threshold),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Evaluation:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            metrics={k: float(v) for k, v in data["metrics"].items()},
+            alignment=tuple(int(j) for j in data["alignment"]),
+            per_endmember={k: tuple(float(x) for x in v) for k, v in data["per_endmember"].items()},
+            weak=tuple(bool(w) for w in data.get("weak", ())),
+            supervised=bool(data.get("supervised", False)),
+            tau=float(data.get("tau", 0.05)),
+            sad_threshold=float(data.get("sad_threshold", 0.2)),
+        )
+
+
+def _check_inputs(scene: Scene, estimate: Estimate, tau: float, sad_threshold: float) -> None:
+    if not isinstance(scene, Scene):
+        raise ValidationError(f"scene: expected a hubench Scene, got {type(scene).__name__}")
+    if not isinstance(estimate, Estimate):
+        raise ValidationError(f"estimate: expected a hubench Estimate, got {type(estimate).__name__}")
+    if not (isinstance(tau, (int, float)) and 0.0 < tau <= 1.0):
+        raise ParameterError(f"tau: the presence threshold must be in (0, 1], got {tau!r}")
+    if not (isinstance(sad_threshold, (int, float)) and 0.0 <= sad_threshold <= math.pi):
+        raise ParameterError(
+            f"sad_threshold: must be an angle in [0, pi] radians, got {sad_threshold!r}"
+        )
+    n_pixels, p = scene.n_pixels, scene.n_endmembers
+    if estimate.A.shape[0] != n_pixels:
+        raise ValidationError(
+            f"estimate A: has {estimate.A.shape[0]} pixels but the scene has {n_pixels}"
+        )
+    if estimate.E is None and estimate.A.shape[1] != p:
+        raise ValidationError(
+            f"estimate A: a supervised estimate (E=None) needs one column per true endmember "
+            f"({p}), got {estimate.A.shape[1]}; return E as well to be aligned"
+        )
+    if estimate.E is not None and estimate.E.shape[1] != scene.n_bands:
+        raise ValidationError(
+            f"estimate E: has {estimate.E.shape[1]} bands but the scene has {scene.n_bands}"
+        )
+    if estimate.Y_hat is not None and estimate.Y_hat.shape != scene.Y.shape:
+        raise ValidationError(
+            f"estimate Y_hat: has shape {estimate.Y_hat.shape}, expected {scene.Y.shape} like Y"
+        )
+
+
+def evaluate(
+    scene: Scene, estimate: Estimate, *, tau: float = 0.05, sad_threshold: float = 0.2
+) -> Evaluation:
+    """Align the estimate to the scene once, then compute every scalar metric.
+
+    Parameters
+    ----------
+    scene : Scene
+        The truth: ``A`` (n_pixels, p), ``E`` (p, n_bands), ``Y``, ``weak`` (p,).
+    estimate : Estimate
+        ``A`` (n_pixels, p_hat) and, for blind methods, ``E`` (p_hat, n_bands); ``p_hat``
+        may differ from ``p``. ``E=None`` means supervised: the identity alignment.
+    tau : float
+        Presence threshold of the weak-detection metrics, in (0, 1].
+    sad_threshold : float
+        Largest SAD (radians) at which a weak endmember counts as recovered.
+
+    Returns
+    -------
+    Evaluation
+    """
+    _check_inputs(scene, estimate, tau, sad_threshold)
+    p = scene.n_endmembers
+    supervised = estimate.E is None
+    if estimate.E is None:
+        alignment = identity_alignment(p)
+        sad_values = np.full(p, NAN)
+        Y_hat = estimate.Y_hat if estimate.Y_hat is not None else estimate.A @ scene.E
+    else:
+        alignment = align(scene.E, estimate.E)
+        sad_values = sad_aligned(scene.E, estimate.E, alignment)
+        Y_hat = estimate.reconstruction()
+    A, A_hat = scene.A, aligned_columns(estimate.A, alignment)
+    rmse_values = rmse_per_endmember(A, A_hat)
+
+    metrics: dict[str, float] = {
+        "armse": armse(A, A_hat),
+        "msad": NAN if supervised else float(np.mean(sad_values)),
+        "sre": sre(A, A_hat),
+        "rmse_y": rmse_y(scene.Y, Y_hat),
+    }
+    metrics.update(_weak_metrics(A, A_hat, sad_values, scene.weak, tau, sad_threshold))
+    for k in range(p):
+        metrics[f"rmse_em{k}"] = float(rmse_values[k])
+    for k in range(p):
+        metrics[f"sad_em{k}"] = float(sad_values[k])
+    return Evaluation(
+        metrics=metrics,
+        alignment=alignment,
+        per_endmember={
+            "rmse": tuple(float(x) for x in rmse_values),
+            "sad": tuple(float(x) for x in sad_values),
+        },
+        weak=tuple(bool(w) for w in scene.weak),
+        supervised=supervised,
+        tau=float(tau),
+        sad_threshold=float(sad_threshold),
+    )
+
+
+WEAK_METRICS = (
+    "weak_recall",
+    "weak_precision",
+    "weak_f1",
+    "weak_ap",
+    "weak_em_recall",
+    "weak_armse",
+    "weak_msad",
+)
+
+
+def _weak_metrics(
+    A: np.ndarray,
+    A_hat: np.ndarray,
+    sad_values: np.ndarray,
+    weak: np.ndarray,
+    tau: float,
+    sad_threshold: float,
+) -> dict[str, float]:
+    """The ``weak_*`` metrics over the weak columns; all NaN when none is weak."""
+    if not np.any(weak):
+        return dict.fromkeys(WEAK_METRICS, NAN)
+    A_w, A_hat_w = A[:, weak], A_hat[:, weak]
+    counts = weak_metrics.detection_counts(A_w, A_hat_w, tau)
+    recall = weak_metrics.recall(counts)
+    precision = weak_metrics.precision(counts)
+    sad_w = sad_values[weak]
+    return {
+        "weak_recall": recall,
+        "weak_precision": precision,
+        "weak_f1": weak_metrics.f1(precision, recall),
+        "weak_ap": weak_metrics.average_precision(A_hat_w.ravel(), A_w.ravel() >= tau),
+        "weak_em_recall": weak_metrics.em_recall(sad_w, sad_threshold),
+        "weak_armse": armse(A_w, A_hat_w),
+        "weak_msad": float(np.mean(sad_w)),
+    }
+
+
+def score(
+    scene: Scene, estimate: Estimate, *, tau: float = 0.05, sad_threshold: float = 0.2
+) -> dict[str, float]:
+    """Every scalar metric as a flat dict: ``evaluate(...).metrics``."""
+    return evaluate(scene, estimate, tau=tau, sad_threshold=sad_threshold).metrics

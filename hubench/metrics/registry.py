@@ -1,0 +1,102 @@
+"""The metric registry: what each scalar that hubench records means and which way is better.
+
+Per-endmember metrics are registered once as a template (``rmse_em{k}``, ``sad_em{k}``);
+:func:`metric_info` resolves a concrete name such as ``sad_em2`` to its template. The
+cost entries are measured by the harness, not by :func:`hubench.metrics.evaluate`, and
+are listed here so that ``hubench list metrics`` and the leaderboards know them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hubench.registry import Registry
+
+BETTER = ("lower", "higher")
+GROUPS = ("abundance", "endmember", "reconstruction", "weak", "cost")
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """A registered metric.
+
+    ``better`` is ``"lower"`` or ``"higher"``; ``group`` is one of :data:`GROUPS`.
+    """
+
+    name: str
+    description: str
+    unit: str
+    better: str
+    group: str
+
+    def __post_init__(self) -> None:
+        if self.better not in BETTER:
+            raise TypeError(f"metric {self.name!r}: better must be one of {BETTER}")
+        if self.group not in GROUPS:
+            raise TypeError(f"metric {self.name!r}: group must be one of {GROUPS}")
+
+
+METRICS: Registry[MetricInfo] = Registry("metric")
+
+
+def register_metric(name: str, description: str, unit: str, better: str, group: str) -> MetricInfo:
+    """Register one metric's description; returns it."""
+    return METRICS.add(name, MetricInfo(name, description, unit, better, group))
+
+
+def list_metrics(pattern: str = "*") -> list[str]:
+    """Names of the registered metrics matching a shell-style ``pattern``, sorted."""
+    return METRICS.names(pattern)
+
+
+_PER_ENDMEMBER = re.compile(r"^(rmse|sad)_em\d+$")
+
+
+def metric_info(name: str) -> MetricInfo:
+    """The :class:`MetricInfo` of ``name``; ``sad_em3`` resolves to ``sad_em{k}``.
+
+    Raises
+    ------
+    UnknownNameError
+        When no metric (or per-endmember template) has that name.
+    """
+    match = _PER_ENDMEMBER.match(name)
+    if match:
+        return METRICS.get(f"{match.group(1)}_em{{k}}")
+    return METRICS.get(name)
+
+
+_ENTRIES = [
+    ("armse", "abundance RMSE over all pixels and endmembers", "abundance", "lower", "abundance"),
+    ("sre", "signal-to-reconstruction error of the abundances, 20 log10(|A|/|A - A_hat|)",
+     "dB", "higher", "abundance"),
+    ("rmse_em{k}", "abundance RMSE of true endmember k over pixels", "abundance", "lower",
+     "abundance"),
+    ("msad", "mean spectral angle between true and matched estimated endmembers", "rad",
+     "lower", "endmember"),
+    ("sad_em{k}", "spectral angle of true endmember k to its match (pi/2 if unmatched)",
+     "rad", "lower", "endmember"),
+    ("rmse_y", "reconstruction RMSE of the observed image", "reflectance", "lower",
+     "reconstruction"),
+    ("weak_recall", "share of (pixel, weak endmember) presences A >= tau detected",
+     "fraction", "higher", "weak"),
+    ("weak_precision", "share of weak-endmember detections A_hat >= tau that are present",
+     "fraction", "higher", "weak"),
+    ("weak_f1", "harmonic mean of weak_precision and weak_recall", "fraction", "higher",
+     "weak"),
+    ("weak_ap", "average precision of A_hat as a score for A >= tau over weak endmembers",
+     "fraction", "higher", "weak"),
+    ("weak_em_recall", "share of weak endmembers recovered (matched with sad <= threshold)",
+     "fraction", "higher", "weak"),
+    ("weak_armse", "abundance RMSE restricted to weak endmembers", "abundance", "lower",
+     "weak"),
+    ("weak_msad", "mean spectral angle restricted to weak endmembers", "rad", "lower", "weak"),
+    ("fit_seconds", "wall-clock time of fit only (measured by the harness)", "s", "lower",
+     "cost"),
+    ("peak_mem_mb", "peak memory growth during fit: RSS, or CUDA max allocated on GPU",
+     "MB", "lower", "cost"),
+]
+
+for _entry in _ENTRIES:
+    register_metric(*_entry)
