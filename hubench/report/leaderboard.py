@@ -1,0 +1,392 @@
+"""Leaderboards from a results frame: Markdown tables (tabulate) and a tidy CSV.
+
+Input is the frame of ``ResultStore(path).to_frame()``: one row per cell. One table per
+scenario, a row per method, ``mean ± std`` over seeds of the cells that finished ``ok``
+for each metric at each SNR (columns ``armse @ 10 dB``), the best value of a column in
+bold (direction from the metric registry; ties within a relative 1e-9 all bold; missing
+values never), an overall ``rank`` (mean over the quality columns of the method's rank
+in each; ties share the average rank; a missing value ranks last), cost columns summed
+up over all SNRs and not ranked, and ``failed`` = cells not ok / cells run. A header
+names the settings and versions that produced the numbers. Nothing here reads a clock:
+the same store gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tabulate import tabulate
+
+from hubench.errors import HubenchError, UnknownNameError, suggest
+from hubench.report.stats import (
+    COST_METRICS,
+    best_mask,
+    column_ranks,
+    mean_std,
+    metric_columns,
+    metric_unit,
+    require_direction,
+)
+
+DEFAULT_METRICS = (
+    "armse", "msad", "weak_recall", "weak_f1", "weak_ap", "weak_em_recall", "fit_seconds",
+)  # fmt: skip
+CSV_COLUMNS = ("scenario", "method", "snr_db", "metric", "mean", "std", "n")
+_IGNORED_SCENARIO_KEYS = ("snr_db", "seed")
+
+
+# ---- labels -------------------------------------------------------------------------
+def _params(text: Any) -> dict[str, Any]:
+    if not isinstance(text, str) or not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return {"params": text}
+    return value if isinstance(value, dict) else {"params": value}
+
+
+def variant_labels(names: pd.Series, params: pd.Series) -> pd.Series:
+    """``name`` when a name has one parameter set in the frame, else ``name[k=v,...]``.
+
+    Only the keys whose values differ between the variants of a name are shown.
+    """
+    parsed = [_params(p) for p in params]
+    canon = [json.dumps(p, sort_keys=True, default=str) for p in parsed]
+    labels = list(names.astype(str))
+    by_name: dict[str, set[str]] = {}
+    for name, c in zip(labels, canon, strict=True):
+        by_name.setdefault(name, set()).add(c)
+    for name, variants in by_name.items():
+        if len(variants) < 2:
+            continue
+        dicts = [json.loads(v) for v in variants]
+        keys = sorted({k for d in dicts for k in d})
+        differing = [k for k in keys if len({json.dumps(d.get(k), default=str) for d in dicts}) > 1]
+        for i, (n, p) in enumerate(zip(labels, parsed, strict=True)):
+            if n == name:
+                inner = ",".join(f"{k}={p.get(k)!s}" for k in differing)
+                labels[i] = f"{name}[{inner}]"
+    return pd.Series(labels, index=names.index)
+
+
+def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``frame`` with ``scenario_label`` and ``method_label`` columns.
+
+    Method variants (version or parameters) are told apart within each scenario table.
+    """
+    out = frame.copy()
+    scen_params = [
+        json.dumps(
+            {k: v for k, v in _params(p).items() if k not in _IGNORED_SCENARIO_KEYS}, default=str
+        )
+        for p in out["scenario_params"]
+    ]
+    out["scenario_label"] = variant_labels(out["scenario"], pd.Series(scen_params, index=out.index))
+    method_params = pd.Series(
+        [
+            json.dumps({**_params(p), "version": v}, default=str)
+            for p, v in zip(out["method_params"], out["method_version"], strict=True)
+        ],
+        index=out.index,
+    )
+    out["method_label"] = out["method"].astype(str)
+    for _, group in out.groupby("scenario_label"):
+        out.loc[group.index, "method_label"] = variant_labels(
+            group["method"], method_params[group.index]
+        )
+    return out
+
+
+# ---- selection ----------------------------------------------------------------------
+def select(
+    frame: pd.DataFrame,
+    *,
+    scenarios: Sequence[str] | None = None,
+    profile: str | None = None,
+) -> pd.DataFrame:
+    """Rows of the given scenarios (names as stored) and profile; unknown names raise."""
+    if frame.empty:
+        raise HubenchError("the store holds no results; run `hubench run` first")
+    out = frame
+    if profile is not None:
+        known = sorted(out["profile"].dropna().unique())
+        if profile not in known:
+            raise UnknownNameError(
+                f"no results with profile {profile!r}{suggest(profile, known)}; profiles in the store: {', '.join(known)}"
+            )
+        out = out[out["profile"] == profile]
+    if scenarios:
+        known = sorted(out["scenario"].unique())
+        for name in scenarios:
+            if name not in known:
+                raise UnknownNameError(
+                    f"no results for scenario {name!r}{suggest(name, known)}; scenarios in the store: {', '.join(known)}"
+                )
+        out = out[out["scenario"].isin(list(scenarios))]
+    return out
+
+
+def resolve_metrics(frame: pd.DataFrame, metrics: Sequence[str] | None) -> list[str]:
+    """The metric columns to show: the defaults present in the frame, or exactly ``metrics``."""
+    present = [*metric_columns(frame), *(c for c in COST_METRICS if c in frame.columns)]
+    if metrics is None:
+        return [m for m in DEFAULT_METRICS if m in present]
+    for name in metrics:
+        if name not in present:
+            raise UnknownNameError(
+                f"metric {name!r} is not in the store{suggest(name, present)}; "
+                f"available: {', '.join(present)}"
+            )
+        require_direction(name, present)
+    return list(metrics)
+
+
+# ---- summary ------------------------------------------------------------------------
+def _ok(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["status"] == "ok"]
+
+
+def summarize(frame: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+    """Tidy long summary: one row per (scenario, method, snr_db, metric) with mean, std, n.
+
+    Statistics are over the seeds of the cells that finished ``ok`` (finite values only;
+    ``std`` is the sample std, NaN for one value). Methods whose cells all failed appear
+    with ``n = 0``.
+    """
+    chosen = resolve_metrics(frame, metrics)
+    lab = labelled(frame)
+    rows = []
+    keys = ["scenario_label", "method_label", "snr_db"]
+    for (scenario, method, snr), group in lab.groupby(keys, dropna=False, sort=True):
+        ok = _ok(group)
+        for metric in chosen:
+            mean, std, n = mean_std(ok[metric])
+            rows.append((scenario, method, snr, metric, mean, std, n))
+    return pd.DataFrame(rows, columns=list(CSV_COLUMNS))
+
+
+def _decimals(mean: float) -> int | None:
+    """Decimals that show three significant digits; None means use scientific notation."""
+    mag = abs(mean)
+    if mag == 0:
+        return 0
+    if mag < 1e-4 or mag >= 1e5:
+        return None
+    return int(min(6, max(0, 2 - math.floor(math.log10(mag)))))
+
+
+def format_mean_std(mean: float, std: float, n: int) -> str:
+    """``"0.0512 ± 0.0031"``; the std is dropped for a single value; ``"n/a"`` for none."""
+    if n == 0 or not np.isfinite(mean):
+        return "n/a"
+    d = _decimals(mean)
+    text = f"{mean:.2e}" if d is None else f"{mean:.{d}f}"
+    if n > 1 and np.isfinite(std):
+        text += f" ± {std:.2e}" if d is None else f" ± {std:.{d}f}"
+    return text
+
+
+def _snr_text(snr: float) -> str:
+    return "noiseless" if np.isinf(snr) else f"{snr:g} dB"
+
+
+def _snr_order(values: Any) -> list[float]:
+    snrs = sorted({float(v) for v in values}, key=lambda s: (math.isnan(s), s))
+    return snrs
+
+
+def scenario_table(frame: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
+    """One scenario's table, rows sorted by rank: ``method``, ``rank``, metric columns, ``failed``.
+
+    ``frame`` holds one scenario's rows with a ``method_label`` column (:func:`labelled`).
+    Cells are display strings (best in ``**bold**``). Columns whose every value is
+    missing (weak metrics on a scenario without weak endmembers) are dropped.
+    """
+    methods = sorted(frame["method_label"].unique())
+    ok = _ok(frame)
+    snrs = _snr_order(frame["snr_db"])
+    texts: dict[str, pd.Series] = {}
+    ranks: list[pd.Series] = []
+    for metric in metrics:
+        better = require_direction(metric, [metric])
+        cost = metric in COST_METRICS
+        for snr in [math.nan] if cost else snrs:
+            if cost or math.isnan(snr):
+                sub, label = ok, metric
+            else:
+                sub, label = ok[ok["snr_db"] == snr], f"{metric} @ {_snr_text(snr)}"
+            stats = {m: mean_std(sub.loc[sub["method_label"] == m, metric]) for m in methods}
+            means = pd.Series({m: s[0] for m, s in stats.items()}, dtype=float)
+            if not np.isfinite(means.to_numpy()).any():
+                continue
+            bold = best_mask(means, better)
+            texts[label] = pd.Series(
+                {
+                    m: (
+                        f"**{format_mean_std(*stats[m])}**"
+                        if bold[m]
+                        else format_mean_std(*stats[m])
+                    )
+                    for m in methods
+                }
+            )
+            if not cost:
+                ranks.append(column_ranks(means, better))
+    counts = frame.groupby("method_label")["status"].agg(
+        failed=lambda s: int((s != "ok").sum()), total="size"
+    )
+    table = pd.DataFrame(index=methods)
+    table.index.name = "method"
+    rank = pd.concat(ranks, axis=1).mean(axis=1) if ranks else pd.Series(math.nan, index=methods)
+    table["rank"] = rank
+    for label, col in texts.items():
+        table[label] = col
+    table["failed"] = [f"{counts.loc[m, 'failed']}/{counts.loc[m, 'total']}" for m in methods]
+    table = table.reset_index().sort_values(["rank", "method"], kind="stable")
+    table["rank"] = [f"{r:.2f}" if np.isfinite(r) else "n/a" for r in table["rank"]]
+    return table.reset_index(drop=True)
+
+
+# ---- provenance header --------------------------------------------------------------
+def _distinct(frame: pd.DataFrame, column: str) -> str:
+    if column not in frame.columns:
+        return "unknown"
+    values = sorted({str(v) for v in frame[column].dropna() if str(v) != ""})
+    return ", ".join(values) if values else "unknown"
+
+
+def provenance(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """(setting, value) pairs describing what produced ``frame``."""
+    seeds = sorted({int(s) for s in frame["seed"].dropna()})
+    snrs = [_snr_text(s) for s in _snr_order(frame["snr_db"]) if not math.isnan(s)]
+    failed = int((frame["status"] != "ok").sum())
+    start = frame["started_at"].dropna().astype(str)
+    end = frame["finished_at"].dropna().astype(str)
+    dates = f"{start.min()} to {end.max()}" if len(start) and len(end) else "unknown"
+    return [
+        ("profile", _distinct(frame, "profile")),
+        ("scenarios", ", ".join(sorted(frame["scenario"].unique()))),
+        ("methods", ", ".join(sorted(frame["method"].unique()))),
+        ("seeds", f"{', '.join(map(str, seeds))} ({len(seeds)})"),
+        ("SNR", ", ".join(snrs) or "n/a (real scenes)"),
+        ("cells", f"{len(frame)} ({failed} not ok)"),
+        ("hubench", _distinct(frame, "hubench_version")),
+        ("git commit", _distinct(frame, "git_commit")),
+        ("python", _distinct(frame, "python_version")),
+        ("numpy", _distinct(frame, "numpy_version")),
+        ("torch", _distinct(frame, "torch_version")),
+        ("devices", _distinct(frame, "device")),
+        ("hosts", _distinct(frame, "host")),
+        ("run between", dates),
+    ]
+
+
+def _notes(metrics: Sequence[str]) -> str:
+    parts = []
+    for m in metrics:
+        unit = metric_unit(m)
+        better = require_direction(m, [m])
+        parts.append(f"`{m}` ({unit + ', ' if unit else ''}{better} is better)")
+    return (
+        "Each cell: mean ± std over seeds of the cells that finished ok (std left out for "
+        "one seed; n/a when none did). **Bold**: best of its column. `rank`: mean over the "
+        "quality columns of the method's rank in each (ties share; a missing value ranks "
+        "last); cost columns are averaged over all SNRs and not ranked. `failed`: cells not "
+        "ok / cells run. Metrics: " + ", ".join(parts) + "."
+    )
+
+
+# ---- rendering ----------------------------------------------------------------------
+def render_markdown(
+    frame: pd.DataFrame,
+    *,
+    metrics: Sequence[str] | None = None,
+    title: str = "hubench leaderboard",
+    source: str | None = None,
+) -> str:
+    """The whole Markdown leaderboard: header, then one table per scenario."""
+    if frame.empty:
+        raise HubenchError("no results to tabulate; run `hubench run` first")
+    chosen = resolve_metrics(frame, metrics)
+    lab = labelled(frame)
+    out = io.StringIO()
+    out.write(f"# {title}\n\n")
+    origin = f" from `{source}`" if source else ""
+    out.write(f"Generated by `hubench leaderboard`{origin}; do not edit by hand.\n\n")
+    out.write(tabulate(provenance(frame), headers=["setting", "value"], tablefmt="github"))
+    out.write("\n\n" + _notes(chosen) + "\n")
+    for scenario, group in lab.groupby("scenario_label", sort=True):
+        table = scenario_table(group, chosen)
+        out.write(f"\n## {scenario}\n\n")
+        out.write(
+            tabulate(
+                table, headers="keys", tablefmt="github", showindex=False, disable_numparse=True
+            )
+        )
+        out.write("\n")
+        failures = group[group["status"] != "ok"]
+        if len(failures):
+            out.write("\nCells not ok:\n\n")
+            for _, row in failures.sort_values(["method_label", "snr_db", "seed"]).iterrows():
+                snr = "" if pd.isna(row["snr_db"]) else f" at {_snr_text(float(row['snr_db']))}"
+                reason = str(row["reason"] or "").splitlines()[0][:160] if row["reason"] else ""
+                out.write(
+                    f"- {row['method_label']}, seed {row['seed']}{snr}: {row['status']} {reason}\n"
+                )
+    return out.getvalue()
+
+
+def render_csv(frame: pd.DataFrame, *, metrics: Sequence[str] | None = None) -> str:
+    """The tidy long CSV (``scenario,method,snr_db,metric,mean,std,n``)."""
+    if frame.empty:
+        raise HubenchError("no results to tabulate; run `hubench run` first")
+    return str(summarize(frame, metrics).to_csv(index=False, lineterminator="\n"))
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename: never half-written."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise HubenchError(
+            f"cannot write {target}: {exc.strerror or exc}; choose a writable --output"
+        ) from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be read
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise HubenchError(
+            f"cannot write {target}: {exc.strerror or exc}; choose a writable --output"
+        ) from exc
+    return target
+
+
+__all__ = [
+    "CSV_COLUMNS",
+    "DEFAULT_METRICS",
+    "format_mean_std",
+    "labelled",
+    "provenance",
+    "render_csv",
+    "render_markdown",
+    "scenario_table",
+    "select",
+    "summarize",
+    "variant_labels",
+    "write_text_atomic",
+]
