@@ -1,0 +1,90 @@
+"""G_theta: the learned gradient of DEQ-Unmix's data term.
+
+In proximal gradient descent on ``0.5 |Y - A M|^2`` over the simplex, the step is
+``A <- prox(A - eta * (A M - Y) M^T)`` (rows = pixels, ``M`` is ``(p, n_bands)``).
+DEQ-Unmix replaces that gradient by a trainable convolutional network that sees the
+spectral-spatial neighbourhood. The authors withhold its architecture; the choice made
+here (inferred, see docs/deq-unmix.md):
+
+* input features per pixel: the current abundances ``A`` and the exact data-term
+  gradient ``D = (A M - Y) M^T`` (both ``p`` channels), laid out as a ``(1, 2p, H, W)``
+  image. ``D`` carries everything ``Y`` and ``M`` say about the pixel in abundance
+  coordinates, so ``Y`` is not fed band by band (that would tie the network to one
+  sensor's band count);
+* three 3x3 convolutions (``2p -> hidden -> hidden -> p``, ELU between), so each output
+  sees a 7x7 neighbourhood;
+* residual form ``G = D + scale * net(A, D)``, the last convolution initialised to zero:
+  at initialisation the layer is exact projected-gradient unmixing with the superpixel
+  prox, and training learns a correction. ``scale`` normalises ``D`` by the Lipschitz
+  constant of the data term at the initial endmembers, so the network sees O(1) inputs
+  whatever the image's brightness and band count.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def data_gradient(A: torch.Tensor, Y: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+    """Gradient of ``0.5 |Y - A M|_F^2`` with respect to ``A``.
+
+    Parameters
+    ----------
+    A : Tensor, shape (n_pixels, p)
+    Y : Tensor, shape (n_pixels, n_bands)
+    M : Tensor, shape (p, n_bands)
+
+    Returns
+    -------
+    Tensor, shape (n_pixels, p)
+        ``(A M - Y) M^T``.
+    """
+    return (A @ M - Y) @ M.T
+
+
+class GradientNet(nn.Module):
+    """The learned gradient ``G_theta(A, Y, M)``.
+
+    Parameters
+    ----------
+    n_endmembers : int
+    image_shape : (H, W)
+    hidden : int
+        Channels of the two hidden convolutions.
+    scale : float
+        Positive normaliser of the data gradient (the Lipschitz constant
+        ``|M0 M0^T|_2`` of the data term at the initial endmembers).
+    """
+
+    def __init__(
+        self, n_endmembers: int, image_shape: tuple[int, int], hidden: int = 32, scale: float = 1.0
+    ) -> None:
+        super().__init__()
+        if scale <= 0:
+            raise ValueError(f"scale must be positive, got {scale}")
+        p = n_endmembers
+        self.image_shape = (int(image_shape[0]), int(image_shape[1]))
+        self.scale = float(scale)
+        self.net = nn.Sequential(
+            nn.Conv2d(2 * p, hidden, 3, padding=1, padding_mode="replicate"),
+            nn.ELU(),
+            nn.Conv2d(hidden, hidden, 3, padding=1, padding_mode="replicate"),
+            nn.ELU(),
+            nn.Conv2d(hidden, p, 3, padding=1, padding_mode="replicate"),
+        )
+        last = self.net[-1]
+        assert isinstance(last, nn.Conv2d)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+
+    def _to_image(self, X: torch.Tensor) -> torch.Tensor:
+        H, W = self.image_shape
+        return X.T.reshape(1, X.shape[1], H, W)
+
+    def forward(self, A: torch.Tensor, Y: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+        """``(n_pixels, p)`` learned gradient at ``A`` for pixels ``Y`` and endmembers ``M``."""
+        D = data_gradient(A, Y, M)
+        features = torch.cat([self._to_image(A), self._to_image(D / self.scale)], dim=1)
+        correction = self.net(features)[0].reshape(A.shape[1], -1).T
+        return D + self.scale * correction
