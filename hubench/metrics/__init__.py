@@ -8,7 +8,7 @@ already-aligned arrays and never align by themselves.
 
 from __future__ import annotations
 
-from hubench.metrics.abundance import armse, rmse_per_endmember, rmse_y, sre
+from hubench.metrics.abundance import armse, rmse_linear, rmse_per_endmember, rmse_y, sre
 from hubench.metrics.alignment import align, aligned_columns, sad_matrix
 from hubench.metrics.endmember import UNRECOVERED_SAD, msad, sad, sad_aligned
 from hubench.metrics.evaluation import Evaluation, evaluate, score
@@ -29,6 +29,7 @@ __all__ = [
     "list_metrics",
     "metric_info",
     "msad",
+    "rmse_linear",
     "rmse_per_endmember",
     "rmse_y",
     "sad",

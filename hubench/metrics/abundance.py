@@ -67,6 +67,9 @@ def sre(A: np.ndarray, A_hat: np.ndarray) -> float:
     return float(20.0 * np.log10(signal / error))
 
 
+_BLOCK_ROWS = 1024  # rows per block: keeps the residual in cache instead of a full copy of Y
+
+
 def rmse_y(Y: np.ndarray, Y_hat: np.ndarray) -> float:
     """Reconstruction RMSE: ``sqrt(mean((Y - Y_hat)**2))`` over pixels and bands.
 
@@ -76,4 +79,31 @@ def rmse_y(Y: np.ndarray, Y_hat: np.ndarray) -> float:
         The observed image and the method's reconstruction of it.
     """
     Y, Y_hat = _pair("Y_hat", Y, Y_hat)
-    return float(np.sqrt(np.mean((Y - Y_hat) ** 2)))
+    total = 0.0
+    for start in range(0, Y.shape[0], _BLOCK_ROWS):
+        d = Y[start : start + _BLOCK_ROWS] - Y_hat[start : start + _BLOCK_ROWS]
+        total += float(np.einsum("ij,ij->", d, d))
+    return float(np.sqrt(total / Y.size))
+
+
+def rmse_linear(Y: np.ndarray, A_hat: np.ndarray, E_hat: np.ndarray) -> float:
+    """``rmse_y(Y, A_hat @ E_hat)`` without forming ``A_hat @ E_hat`` in full.
+
+    Parameters
+    ----------
+    Y : ndarray, shape (n_pixels, n_bands)
+    A_hat : ndarray, shape (n_pixels, p)
+    E_hat : ndarray, shape (p, n_bands)
+    """
+    Y = np.asarray(Y, dtype=np.float64)
+    A_hat = np.asarray(A_hat, dtype=np.float64)
+    E_hat = np.asarray(E_hat, dtype=np.float64)
+    if A_hat.shape[0] != Y.shape[0] or E_hat.shape != (A_hat.shape[1], Y.shape[1]):
+        raise ValidationError(
+            f"A_hat {A_hat.shape} @ E_hat {E_hat.shape} does not give Y's shape {Y.shape}"
+        )
+    total = 0.0
+    for start in range(0, Y.shape[0], _BLOCK_ROWS):
+        d = Y[start : start + _BLOCK_ROWS] - A_hat[start : start + _BLOCK_ROWS] @ E_hat
+        total += float(np.einsum("ij,ij->", d, d))
+    return float(np.sqrt(total / Y.size))

@@ -13,7 +13,7 @@ import numpy as np
 
 from hubench.errors import ParameterError, ValidationError
 from hubench.metrics import weak as weak_metrics
-from hubench.metrics.abundance import armse, rmse_per_endmember, rmse_y, sre
+from hubench.metrics.abundance import armse, rmse_linear, rmse_per_endmember, rmse_y, sre
 from hubench.metrics.alignment import align, aligned_columns, identity_alignment
 from hubench.metrics.endmember import sad_aligned
 from hubench.scene import Estimate, Scene
@@ -135,11 +135,15 @@ def evaluate(
     if estimate.E is None:
         alignment = identity_alignment(p)
         sad_values = np.full(p, NAN)
-        Y_hat = estimate.Y_hat if estimate.Y_hat is not None else estimate.A @ scene.E
     else:
         alignment = align(scene.E, estimate.E)
         sad_values = sad_aligned(scene.E, estimate.E, alignment)
-        Y_hat = estimate.reconstruction()
+    # The reconstruction does not depend on the alignment: use the estimate as returned.
+    if estimate.Y_hat is not None:
+        reconstruction_error = rmse_y(scene.Y, estimate.Y_hat)
+    else:
+        E_used = scene.E if estimate.E is None else estimate.E
+        reconstruction_error = rmse_linear(scene.Y, estimate.A, E_used)
     A, A_hat = scene.A, aligned_columns(estimate.A, alignment)
     rmse_values = rmse_per_endmember(A, A_hat)
 
@@ -147,7 +151,7 @@ def evaluate(
         "armse": armse(A, A_hat),
         "msad": NAN if supervised else float(np.mean(sad_values)),
         "sre": sre(A, A_hat),
-        "rmse_y": rmse_y(scene.Y, Y_hat),
+        "rmse_y": reconstruction_error,
     }
     metrics.update(_weak_metrics(A, A_hat, sad_values, scene.weak, tau, sad_threshold))
     for k in range(p):

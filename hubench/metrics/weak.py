@@ -84,7 +84,8 @@ def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
     n_pos = int(np.count_nonzero(labels))
     if n_pos == 0:
         return NAN
-    order = np.argsort(-scores, kind="stable")
+    # Tie groups are scored as a whole below, so the sort need not be stable.
+    order = np.argsort(-scores)
     sorted_scores = scores[order]
     cum_tp = np.cumsum(labels[order])
     # Last index of every group of equal scores: the thresholds.
