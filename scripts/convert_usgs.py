@@ -63,7 +63,7 @@ def convert(source: Path) -> dict[str, np.ndarray]:
     water = np.any((wavelengths_nm >= lo) & (wavelengths_nm <= hi), axis=0)
     keep = valid & ~water
 
-    names = [bytes(row).decode("latin-1").rstrip(" \x00") for row in names_raw[N_HEADER_COLUMNS:]]
+    names = [bytes(row).decode("latin-1").strip(" \x00\n\r\t") for row in names_raw[N_HEADER_COLUMNS:]]
     spectra32 = spectra.astype(np.float32)
     if not np.array_equal(spectra32.astype(np.float64), spectra):
         raise SystemExit("spectra are not exactly representable in float32; store float64")

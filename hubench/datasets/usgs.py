@@ -160,3 +160,66 @@ def prune_library(spectra: np.ndarray, min_angle_deg: float) -> np.ndarray:
             kept.append(i)
             compatible &= angles[i] >= angle
     return np.asarray(kept, dtype=np.int64)
+
+
+def band_average_matrix(wavelengths: np.ndarray, water_bands: np.ndarray, n_bands: int) -> np.ndarray:
+    """Matrix that averages contiguous channels into ``n_bands`` wider bands.
+
+    The channels form contiguous segments between the dropped water ranges; the
+    ``n_bands`` output bands are shared among the segments in proportion to their sizes
+    (largest remainder), and each segment's channels are split into nearly equal
+    contiguous groups that are averaged, so no output band straddles a water gap.
+
+    Parameters
+    ----------
+    wavelengths : ndarray, shape (n_channels,)
+        Sorted channel centres in nm.
+    water_bands : ndarray, shape (n_ranges, 2)
+        The dropped ``[lo, hi]`` ranges in nm.
+    n_bands : int
+        Between 1 and ``n_channels``.
+
+    Returns
+    -------
+    ndarray, shape (n_channels, n_bands)
+        Column ``b`` holds ``1/size`` on the channels of band ``b``: ``spectra @ R``
+        resamples ``(n, n_channels)`` spectra.
+    """
+    n_channels = len(wavelengths)
+    if not 1 <= n_bands <= n_channels:
+        raise ParameterError(f"n_bands: must be between 1 and {n_channels}, got {n_bands}")
+    segment = np.sum(np.asarray(wavelengths)[:, None] > np.asarray(water_bands)[None, :, 1], axis=1)
+    sizes = np.bincount(segment, minlength=len(water_bands) + 1)
+    quotas = n_bands * sizes / n_channels
+    counts = np.floor(quotas).astype(int)
+    by_remainder = np.argsort(-(quotas - counts), kind="stable")
+    counts[by_remainder[: n_bands - counts.sum()]] += 1
+    R = np.zeros((n_channels, n_bands))
+    band = 0
+    for seg, count in enumerate(counts):
+        channels = np.flatnonzero(segment == seg)
+        for group in np.array_split(channels, count) if count else []:
+            R[group, band] = 1.0 / len(group)
+            band += 1
+    return R
+
+
+@lru_cache(maxsize=32)
+def library_on_grid(n_bands: int) -> tuple[np.ndarray, np.ndarray]:
+    """The water-free library band-averaged to ``n_bands`` bands (cached, read-only).
+
+    Returns
+    -------
+    spectra : ndarray, shape (n_materials, n_bands)
+    wavelengths : ndarray, shape (n_bands,)
+        Mean channel centre of each band, nm.
+    """
+    library = load_usgs()
+    R = band_average_matrix(library.wavelengths, library.water_bands, n_bands)
+    return _read_only(library.spectra @ R), _read_only(library.wavelengths @ R)
+
+
+@lru_cache(maxsize=32)
+def pruned_indices(n_bands: int, min_angle_deg: float) -> np.ndarray:
+    """:func:`prune_library` of :func:`library_on_grid` ``(n_bands)`` (cached, read-only)."""
+    return _read_only(prune_library(library_on_grid(n_bands)[0], min_angle_deg))

@@ -1,0 +1,83 @@
+"""Named synthetic scenarios: presets of the generator's knobs, registered by decorator.
+
+Each scenario accepts every knob of :class:`~hubench.datasets.synthetic_params.SyntheticParams`
+(the registry reads them from the builder's signature, so a misspelt knob is refused);
+only its defaults differ. Profiles: ``ci`` is tiny (16 x 16 pixels, 60 bands), ``quick``
+is the defaults (50 x 50 pixels, 99 bands, 5 endmembers, 30 dB), ``full`` is 100 x 100
+pixels on all 198 water-free bands.
+
+Adding a scenario is one call to :func:`_register` below.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from hubench.datasets.base import register_scenario
+from hubench.datasets.synthetic import generate
+from hubench.datasets.synthetic_params import SyntheticParams
+from hubench.scene import Scene
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "ci": {"image_shape": (16, 16), "n_bands": 60, "snr_db": 30.0},
+    "quick": {},
+    "full": {"image_shape": (100, 100), "n_bands": 198},
+}
+
+_DEFAULTS = SyntheticParams()
+_SIGNATURE = inspect.Signature(
+    [inspect.Parameter("seed", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=int)]
+    + [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=getattr(_DEFAULTS, name))
+        for name in SyntheticParams.knob_names()
+    ],
+    return_annotation=Scene,
+)
+
+
+def _register(name: str, description: str, **defaults: Any) -> Callable[..., Scene]:
+    """Register scenario ``name``: the generator with these ``defaults``."""
+
+    def build(seed: int, **knobs: Any) -> Scene:
+        return generate(seed, name=name, **knobs)
+
+    build.__name__ = build.__qualname__ = f"build_{name.replace('-', '_')}"
+    build.__doc__ = f"Scenario {name!r}: {description}"
+    setattr(build, "__signature__", _SIGNATURE)  # the registry reads the knobs from it  # noqa: B010
+    return register_scenario(name, description=description, defaults=defaults, presets=PRESETS)(build)
+
+
+build_standard = _register(
+    "standard",
+    "Dirichlet(1) abundances, 2 pure pixels per endmember, white noise",
+    n_pure=2,
+)
+build_spatial = _register(
+    "spatial",
+    "smooth spatial abundance maps (Gaussian fields, softmax), white noise",
+    abundance="spatial",
+    n_pure=2,
+)
+build_rare = _register(
+    "rare",
+    "standard plus one rare endmember in compact blobs covering 2% of the pixels",
+    n_pure=2,
+    n_rare=1,
+    rare_prevalence=0.02,
+    rare_abundance=(0.2, 0.6),
+)
+build_weak = _register(
+    "weak",
+    "standard plus one weak endmember: reflectance x0.25, abundance at most 0.5",
+    n_pure=2,
+    n_weak=1,
+    weak_albedo=0.25,
+    weak_max_abundance=0.5,
+)
+build_no_pure_pixels = _register(
+    "no-pure-pixels",
+    "Dirichlet(1) abundances with no abundance above 0.8 (no pure pixels)",
+    max_purity=0.8,
+)
