@@ -1,0 +1,327 @@
+"""Grid expansion: parse method/scenario/SNR/seed requests into cells with stable keys.
+
+A run is the grid methods x scenarios x SNRs x seeds. Everything is resolved here, in
+the driver, before anything runs or is written: unknown names, malformed values and
+bad parameters fail as one :class:`~hubench.errors.HubenchError` naming what is wrong.
+
+Method specs are ``name`` or ``name[k=v,k2=v2]``; values are read as int, float, bool
+(``true``/``false``), ``None`` or, failing those, a string. ``all`` is every
+registered method that can run here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hubench.errors import HubenchError, ParameterError, UnknownNameError, suggest
+
+PLUGINS_ENV = "HUBENCH_PLUGINS"
+DEFAULT_SCENARIOS = ("standard", "rare", "weak", "no-pure-pixels")
+DEFAULT_SEEDS = 3
+_SPEC = re.compile(r"^\s*([A-Za-z0-9_.+\-]+)\s*(?:\[(.*)\])?\s*$", re.DOTALL)
+
+
+def load_plugins() -> list[str]:
+    """Import the modules named in ``$HUBENCH_PLUGINS`` (comma-separated).
+
+    A plugin module registers extra methods or scenarios at import; the driver and
+    every worker import the same list, so plugin methods run isolated like built-ins.
+    """
+    names = [n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(",") if n.strip()]
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # any failure of a user module is a setup error
+            raise HubenchError(
+                f"{PLUGINS_ENV}: cannot import plugin module {name!r} ({type(exc).__name__}: {exc}); "
+                "check the name and PYTHONPATH"
+            ) from None
+    return names
+
+
+def parse_value(text: str) -> Any:
+    """Read a command-line hyperparameter value: int, float, bool, None or str."""
+    raw = text.strip()
+    low = raw.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def split_top_level(text: str, what: str) -> list[str]:
+    """Split on commas outside ``[...]``; refuse empty items and unbalanced brackets."""
+    items, depth, current = [], 0, ""
+    for char in text:
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth < 0:
+                raise ParameterError(f"{what}: unbalanced ']' in {text!r}")
+        if char == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+        else:
+            current += char
+    if depth:
+        raise ParameterError(f"{what}: unbalanced '[' in {text!r}")
+    items.append(current.strip())
+    if any(not item for item in items):
+        raise ParameterError(f"{what}: empty item in {text!r}; separate names with single commas")
+    return items
+
+
+@dataclass(frozen=True)
+class MethodRequest:
+    """One method asked for on the command line, with its overrides."""
+
+    name: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_method_spec(text: str) -> MethodRequest:
+    """``"fcls[tol=1e-9,max_iter=50]"`` -> ``MethodRequest("fcls", {...})``."""
+    match = _SPEC.match(text)
+    if not match:
+        raise ParameterError(f"--methods: cannot read {text!r}; write name or name[key=value,...]")
+    name, inner = match.group(1), match.group(2)
+    overrides: dict[str, Any] = {}
+    if inner is not None and inner.strip():
+        for item in inner.split(","):
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise ParameterError(
+                    f"--methods: cannot read {item.strip()!r} in {text!r}; write key=value"
+                )
+            overrides[key.strip()] = parse_value(value)
+    return MethodRequest(name, overrides)
+
+
+def parse_methods(text: str | Sequence[str]) -> list[MethodRequest]:
+    """Parse a method list (a string or already-split items); ``all`` stays a name."""
+    items = split_top_level(text, "--methods") if isinstance(text, str) else list(text)
+    return [parse_method_spec(item) for item in items]
+
+
+def parse_snrs(text: str) -> list[float]:
+    """``"10,20,30"`` -> ``[10.0, 20.0, 30.0]``; ``inf`` means noiseless."""
+    values = []
+    for item in split_top_level(text, "--snr"):
+        try:
+            value = float(item)
+        except ValueError:
+            raise ParameterError(f"--snr: {item!r} is not a number; write e.g. --snr 10,20,30 or inf") from None
+        if math.isnan(value) or value == -math.inf:
+            raise ParameterError(f"--snr: {item!r} is not a usable SNR in dB")
+        values.append(value)
+    return list(dict.fromkeys(values))
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"3"`` -> ``[0, 1, 2]`` (a count); ``"0,3,7"`` or ``"7,"`` -> that list of seeds."""
+    raw = text.strip()
+    if "," not in raw:
+        try:
+            count = int(raw)
+        except ValueError:
+            raise ParameterError(f"--seeds: {raw!r} is not a count; write N or a list like 0,3,7") from None
+        if count < 1:
+            raise ParameterError(f"--seeds: needs at least one seed, got {count}")
+        return list(range(count))
+    items = raw[:-1].split(",") if raw.endswith(",") else raw.split(",")
+    seeds = []
+    for item in items:
+        try:
+            seed = int(item)
+        except ValueError:
+            raise ParameterError(f"--seeds: {item.strip()!r} is not an integer seed in {raw!r}") from None
+        if seed < 0:
+            raise ParameterError(f"--seeds: seeds must be >= 0, got {seed}")
+        seeds.append(seed)
+    return list(dict.fromkeys(seeds))
+
+
+def canonical(value: Any) -> Any:
+    """A JSON-ready copy: tuples -> lists, numpy scalars/arrays -> Python, keys sorted later."""
+    if isinstance(value, dict):
+        return {str(k): canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return canonical(value.tolist())
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+def to_json(value: Any) -> str:
+    """Canonical JSON (sorted keys; NaN/inf written as NaN/Infinity)."""
+    return json.dumps(canonical(value), sort_keys=True, separators=(",", ":"))
+
+
+def cell_key(
+    method: str, method_version: str, method_params: dict[str, Any],
+    scenario: str, scenario_params: dict[str, Any], seed: int,
+) -> str:
+    """Stable 20-hex-digit key of one cell (sha256 of its canonical JSON)."""
+    payload = to_json([method, str(method_version), method_params, scenario, scenario_params, int(seed)])
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (method, scenario parameters, seed) run, fully resolved."""
+
+    key: str
+    method: str
+    method_version: str
+    method_params: dict[str, Any]
+    task: str
+    scenario: str
+    scenario_kind: str
+    scenario_params: dict[str, Any]
+    snr_db: float
+    seed: int
+    profile: str
+
+    @property
+    def label(self) -> str:
+        snr = "" if math.isnan(self.snr_db) else f"@{self.snr_db:g}dB"
+        return f"{self.method}/{self.scenario}{snr}/s{self.seed}"
+
+
+@dataclass
+class Grid:
+    """The expanded grid: the cells to consider and the methods skipped with a reason."""
+
+    cells: list[Cell]
+    skipped_methods: list[tuple[str, str]]
+
+
+def _resolve_methods(requests: Iterable[MethodRequest]) -> tuple[list[tuple[Any, dict[str, Any]]], list[tuple[str, str]]]:
+    from hubench.methods import IMPORT_ERRORS, METHODS
+
+    chosen: list[tuple[Any, dict[str, Any]]] = []
+    skipped: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for req in requests:
+        if req.name == "all":
+            if req.overrides:
+                raise ParameterError("--methods: 'all' takes no [overrides]; name the method instead")
+            names = list(METHODS)
+            skipped.extend((m, f"import failed: {why}") for m, why in IMPORT_ERRORS.items())
+        else:
+            if req.name not in METHODS and req.name in IMPORT_ERRORS:
+                raise UnknownNameError(f"method {req.name!r} failed to import: {IMPORT_ERRORS[req.name]}")
+            METHODS.get(req.name)  # unknown -> UnknownNameError with suggestions
+            names = [req.name]
+        for name in names:
+            cls = METHODS.get(name)
+            cls.check_param_names(req.overrides)
+            ok, reason = cls.availability()
+            if not ok:
+                skipped.append((name, reason))
+                continue
+            tag = name + to_json(req.overrides)
+            if tag not in seen:
+                seen.add(tag)
+                chosen.append((cls, dict(req.overrides)))
+    return chosen, skipped
+
+
+def expand_grid(
+    methods: Sequence[MethodRequest],
+    scenarios: Sequence[str],
+    snrs: Sequence[float] | None,
+    seeds: Sequence[int],
+    *,
+    profile: str = "quick",
+    device: str = "auto",
+    data_dir: str | None = None,
+    scene_file: str | None = None,
+) -> Grid:
+    """Resolve every cell (method params, scenario params, key) or raise a HubenchError.
+
+    Method hyperparameters: class defaults < profile preset < ``random_state = seed``
+    (when the method has one) < ``device`` (when not ``auto``) < the request's overrides.
+    Scenario parameters: defaults < profile preset < ``snr_db`` (synthetic scenarios
+    that accept it) < ``data_dir`` (real scenarios that take it).
+    """
+    from hubench.datasets import SCENARIOS
+    from hubench.methods import PROFILES
+
+    if profile not in PROFILES:
+        raise ParameterError(f"--profile: unknown profile {profile!r}{suggest(profile, PROFILES)}; use one of {', '.join(PROFILES)}")
+    if device not in ("auto", "cpu", "cuda"):
+        raise ParameterError(f"--device: expected auto, cpu or cuda, got {device!r}")
+    if not seeds:
+        raise ParameterError("--seeds: needs at least one seed")
+    names = list(dict.fromkeys(scenarios))
+    if scene_file is not None and "file" not in names:
+        names.append("file")
+    specs = [SCENARIOS.get(name) for name in names]
+    if not specs:
+        raise ParameterError("--scenarios: needs at least one scenario")
+    if snrs is not None and not any(s.accepts_snr for s in specs):
+        raise ParameterError(
+            "--snr: every requested scenario is a real scene whose noise is fixed; "
+            "drop --snr or add a synthetic scenario"
+        )
+    chosen, skipped = _resolve_methods(methods)
+    scenes: list[tuple[Any, dict[str, Any], float, int]] = []
+    for spec in specs:
+        extra: dict[str, Any] = {}
+        names_ok = spec.param_names()
+        if spec.kind == "real" and data_dir is not None and "data_dir" in names_ok:
+            extra["data_dir"] = data_dir
+        if spec.name == "file" and scene_file is not None:
+            extra["path"] = scene_file
+        levels: list[float | None] = list(snrs) if (snrs is not None and spec.accepts_snr) else [None]
+        for snr in levels:
+            params = dict(extra)
+            if snr is not None:
+                params["snr_db"] = snr
+            resolved = spec.resolve(profile, **params)
+            raw_snr = resolved.get("snr_db") if spec.accepts_snr else None
+            snr_value = math.nan if raw_snr is None else float(raw_snr)
+            for seed in seeds:
+                scenes.append((spec, resolved, snr_value, int(seed)))
+    cells: list[Cell] = []
+    for spec, sparams, snr_value, seed in scenes:
+        for cls, overrides in chosen:
+            params = cls.defaults()
+            params.update(cls.preset(profile))
+            if "random_state" in params or "random_state" in cls.param_names():
+                params["random_state"] = seed
+            if device != "auto" and "device" in cls.param_names():
+                params["device"] = device
+            params.update(overrides)
+            missing = [p for p in cls.param_names() if p not in params]
+            if missing:
+                raise ParameterError(f"method {cls.name!r}: required parameters {missing} have no value")
+            key = cell_key(cls.name, cls.version, params, spec.name, sparams, seed)
+            cells.append(Cell(
+                key=key, method=cls.name, method_version=str(cls.version),
+                method_params=params, task=cls.task, scenario=spec.name,
+                scenario_kind=spec.kind, scenario_params=sparams, snr_db=snr_value,
+                seed=seed, profile=profile,
+            ))
+    unique = list({c.key: c for c in cells}.values())
+    return Grid(cells=unique, skipped_methods=skipped)
