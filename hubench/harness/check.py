@@ -1,0 +1,351 @@
+"""The CI regression check: a fixed tiny grid, a committed baseline, per-metric tolerances.
+
+The CI grid is profile ``ci`` (tiny scenes, short schedules), every available registered
+method, the scenarios ``standard``, ``rare``, ``weak``, ``no-pure-pixels`` at 20 dB,
+seeds 0 and 1, on the CPU (so that a GPU in the machine does not change the numbers).
+
+The baseline is a wide CSV, one row per cell (``method, method_version, scenario,
+snr_db, seed, status`` and one column per quality metric; cost columns are left out:
+they are measured, never reproducible). :func:`compare` matches cells on
+``(method, scenario, snr_db, seed)``. A metric is *worse* when it moved in its bad
+direction by more than ``atol + rtol * |baseline|``:
+
+- deterministic methods (class attribute ``deterministic = True``):
+  ``atol = rtol = 1e-6`` (:data:`DETERMINISTIC`);
+- stochastic (deep) methods: ``atol = 0.02``, ``rtol = 0.1`` (:data:`STOCHASTIC`);
+- a method may set ``check_tolerance = (atol, rtol)`` or a mapping
+  ``{metric: (atol, rtol), "*": (atol, rtol)}`` to override both.
+
+A metric whose direction is unknown fails on a move either way. A cell ``ok`` in the
+baseline that fails now, a baseline cell missing from the run, or a baseline method
+that is no longer registered is a regression; a method that is registered but cannot
+run here is skipped with its reason; cells not in the baseline are reported as new.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hubench.errors import DataError
+from hubench.report.stats import COST_METRICS, metric_columns, metric_direction
+
+CI_PROFILE = "ci"
+CI_SCENARIOS = ("standard", "rare", "weak", "no-pure-pixels")
+CI_SNRS = (20.0,)
+CI_SEEDS = (0, 1)
+CI_DEVICE = "cpu"
+
+CELL_ID = ("method", "scenario", "snr_db", "seed")
+BASELINE_FIXED = ("method", "method_version", "scenario", "snr_db", "seed", "status")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """A metric is worse when it moved the bad way by more than ``atol + rtol * |baseline|``."""
+
+    atol: float
+    rtol: float
+
+    def allowed(self, baseline: float) -> float:
+        return self.atol + self.rtol * abs(baseline)
+
+
+DETERMINISTIC = Tolerance(atol=1e-6, rtol=1e-6)
+STOCHASTIC = Tolerance(atol=0.02, rtol=0.1)
+
+
+def method_tolerance(method: str, metric: str) -> Tolerance:
+    """Tolerance of one method's metric from its class (see the module docstring)."""
+    from hubench.methods import METHODS
+
+    if method not in METHODS:
+        return DETERMINISTIC
+    cls = METHODS.get(method)
+    custom: Any = getattr(cls, "check_tolerance", None)
+    if isinstance(custom, Mapping):
+        custom = custom.get(metric, custom.get("*"))
+    if isinstance(custom, Tolerance):
+        return custom
+    if custom is not None:
+        atol, rtol = custom
+        return Tolerance(float(atol), float(rtol))
+    return DETERMINISTIC if getattr(cls, "deterministic", True) else STOCHASTIC
+
+
+def method_availability(method: str) -> tuple[bool | None, str]:
+    """``(True, "")`` available; ``(False, reason)`` registered but not runnable here;
+    ``(None, reason)`` not registered at all."""
+    from hubench.methods import IMPORT_ERRORS, METHODS
+
+    if method not in METHODS:
+        why = IMPORT_ERRORS.get(method)
+        return None, f"failed to import: {why}" if why else "no longer registered"
+    return METHODS.get(method).availability()
+
+
+# ---- the baseline file ----------------------------------------------------------------
+def baseline_frame(results: pd.DataFrame) -> pd.DataFrame:
+    """The baseline table of a results frame: fixed columns, then the quality metrics."""
+    metrics = sorted(c for c in metric_columns(results) if c not in COST_METRICS)
+    out = results.loc[:, [*BASELINE_FIXED, *metrics]].copy()
+    out.loc[out["status"] != "ok", metrics] = math.nan
+    out = out.dropna(axis=1, how="all")  # metrics no cell has (per-endmember beyond p)
+    return out.sort_values(list(CELL_ID), kind="stable").reset_index(drop=True)
+
+
+def baseline_csv(results: pd.DataFrame) -> str:
+    """The baseline as CSV text (12 significant digits: stable diffs, far below 1e-6)."""
+    frame = baseline_frame(results)
+    return str(frame.to_csv(index=False, float_format="%.12g", lineterminator="\n"))
+
+
+def read_baseline(path: str | Path) -> pd.DataFrame:
+    """Read a baseline CSV written by :func:`baseline_csv`; raise DataError if it is not one."""
+    target = Path(path)
+    try:
+        frame = pd.read_csv(
+            target, dtype={"method": str, "scenario": str, "status": str, "method_version": str}
+        )
+    except FileNotFoundError:
+        raise DataError(
+            f"baseline {target} does not exist; create it with `hubench check --baseline {target} --write`"
+        ) from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise DataError(
+            f"baseline {target} is not a readable CSV ({exc}); regenerate it with --write"
+        ) from None
+    missing = [c for c in BASELINE_FIXED if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"baseline {target} lacks the columns {missing}; regenerate it with "
+            f"`hubench check --baseline {target} --write`"
+        )
+    bad = [
+        c
+        for c in frame.columns
+        if c not in BASELINE_FIXED and not pd.api.types.is_numeric_dtype(frame[c])
+    ]
+    if bad:
+        raise DataError(
+            f"baseline {target}: metric columns {bad} are not numeric; regenerate it with --write"
+        )
+    return frame
+
+
+# ---- comparison -----------------------------------------------------------------------
+@dataclass
+class Finding:
+    """One thing that moved: a metric, a status, a missing cell or a missing method."""
+
+    method: str
+    scenario: str
+    snr_db: float
+    seed: int | None
+    metric: str
+    baseline: Any
+    current: Any
+    allowed: float | None
+    problem: str
+
+
+@dataclass
+class CheckReport:
+    """Everything :func:`compare` found."""
+
+    regressions: list[Finding] = field(default_factory=list)
+    improved: list[Finding] = field(default_factory=list)
+    new_cells: list[tuple[str, str, float, int]] = field(default_factory=list)
+    skipped_methods: dict[str, str] = field(default_factory=dict)
+    still_failing: int = 0
+    cells_compared: int = 0
+    values_compared: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.regressions
+
+
+def _cell_id(row: Mapping[str, Any]) -> tuple[str, str, str, int]:
+    snr = float(row["snr_db"])
+    return (
+        str(row["method"]),
+        str(row["scenario"]),
+        "nan" if math.isnan(snr) else repr(snr),
+        int(row["seed"]),
+    )
+
+
+def _compare_value(
+    base: float, now: float, better: str | None, tol: Tolerance
+) -> tuple[str, float] | None:
+    """``("worse"|"better"|"missing"|"new", allowed)`` when a value moved, else None."""
+    allowed = tol.allowed(base) if np.isfinite(base) else 0.0
+    if base == now or (math.isnan(base) and math.isnan(now)):
+        return None
+    if math.isnan(base):
+        return "new", allowed
+    if math.isnan(now):
+        return "missing", allowed
+    delta = now - base  # +-inf when one side is infinite (sre of a perfect fit): a real move
+    if better is None:
+        return ("worse", allowed) if abs(delta) > allowed else None
+    bad = delta if better == "lower" else -delta
+    if bad > allowed:
+        return "worse", allowed
+    if -bad > allowed:
+        return "better", allowed
+    return None
+
+
+_PROBLEMS = {
+    "worse": "worse than tolerance",
+    "missing": "value is now missing/NaN",
+    "better": "better than tolerance",
+}
+
+
+def compare(
+    baseline: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    tolerance: Callable[[str, str], Tolerance] = method_tolerance,
+    availability: Callable[[str], tuple[bool | None, str]] = method_availability,
+) -> CheckReport:
+    """Compare a run (a results frame or a baseline-shaped frame) with a baseline, per cell.
+
+    ``tolerance(method, metric)`` and ``availability(method)`` default to the method
+    registry; tests pass their own.
+    """
+    report = CheckReport()
+    now_rows = {_cell_id(r): r for r in current.to_dict("records")}
+    now_methods = set(current["method"]) if len(current) else set()
+    metrics = [c for c in baseline.columns if c not in BASELINE_FIXED]
+    for method in sorted(set(baseline["method"]) - now_methods):
+        ok, reason = availability(method)
+        if ok is False:
+            report.skipped_methods[method] = reason
+        else:
+            problem = f"method not run: {reason or 'it produced no cells'}"
+            report.regressions.append(
+                Finding(method, "*", math.nan, None, "method", "ran", "absent", None, problem)
+            )
+    base_ids = set()
+    for row in baseline.to_dict("records"):
+        cid = _cell_id(row)
+        base_ids.add(cid)
+        method, scenario, _, seed = cid
+        snr = float(row["snr_db"])
+        if method not in now_methods:
+            continue
+
+        def found(
+            metric: str, base: Any, value: Any, allowed: float | None, problem: str
+        ) -> Finding:
+            return Finding(method, scenario, snr, seed, metric, base, value, allowed, problem)  # noqa: B023
+
+        now = now_rows.get(cid)
+        if now is None:
+            report.regressions.append(
+                found("cell", "ran", "absent", None, "cell missing from this run")
+            )
+            continue
+        report.cells_compared += 1
+        note = ""
+        if str(now.get("method_version", row["method_version"])) != str(row["method_version"]):
+            note = (
+                f" (method version {row['method_version']} -> {now['method_version']}: "
+                "re-write the baseline with --write if intended)"
+            )
+        if row["status"] == "ok" and now["status"] != "ok":
+            reason = str(now.get("reason") or "").strip().split("\n")[0][:120]
+            report.regressions.append(
+                found("status", "ok", now["status"], None, f"cell failed: {reason}{note}")
+            )
+            continue
+        if row["status"] != "ok":
+            if now["status"] == "ok":
+                report.improved.append(
+                    found("status", row["status"], "ok", None, "cell now succeeds")
+                )
+            else:
+                report.still_failing += 1
+            continue
+        for metric in metrics:
+            base = float(row[metric])
+            raw = now.get(metric)
+            value = math.nan if raw is None else float(raw)
+            report.values_compared += 1
+            moved = _compare_value(base, value, metric_direction(metric), tolerance(method, metric))
+            if moved is None or moved[0] == "new":
+                continue
+            finding = found(metric, base, value, moved[1], _PROBLEMS[moved[0]] + note)
+            (report.improved if moved[0] == "better" else report.regressions).append(finding)
+    for cid in sorted(set(now_rows) - base_ids):
+        report.new_cells.append((cid[0], cid[1], float(cid[2]), cid[3]))
+    return report
+
+
+# ---- printing -----------------------------------------------------------------------
+def _num(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "nan" if math.isnan(value) else f"{value:.6g}"
+    return str(value)
+
+
+def regression_table(findings: list[Finding]) -> str:
+    """A tabulate table of findings: what moved, by how much, and what was allowed."""
+    from tabulate import tabulate
+
+    rows = []
+    for f in findings:
+        change = ""
+        if (
+            isinstance(f.baseline, float)
+            and isinstance(f.current, float)
+            and np.isfinite(f.baseline)
+            and np.isfinite(f.current)
+        ):
+            change = f"{f.current - f.baseline:+.3g}"
+        rows.append([
+            f.method, f.scenario, "" if math.isnan(f.snr_db) else f"{f.snr_db:g}",
+            "" if f.seed is None else f.seed, f.metric, _num(f.baseline), _num(f.current),
+            change, "" if f.allowed is None else f"{f.allowed:.3g}", f.problem,
+        ])  # fmt: skip
+    headers = [
+        "method",
+        "scenario",
+        "snr_db",
+        "seed",
+        "metric",
+        "baseline",
+        "now",
+        "change",
+        "allowed",
+        "problem",
+    ]
+    return str(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True))
+
+
+def summary_line(report: CheckReport, baseline: str) -> str:
+    """One line: the verdict and the counts."""
+    verdict = "no regression" if report.ok else f"{len(report.regressions)} regression(s)"
+    parts = [
+        f"{report.cells_compared} cells and {report.values_compared} values compared",
+        f"{len(report.improved)} improved beyond tolerance",
+        f"{len(report.new_cells)} new cells",
+    ]
+    if report.still_failing:
+        parts.append(f"{report.still_failing} cells failing as in the baseline")
+    if report.skipped_methods:
+        parts.append(
+            "skipped: "
+            + "; ".join(f"{m} ({why})" for m, why in sorted(report.skipped_methods.items()))
+        )
+    return f"hubench check: {verdict} against {baseline} (" + ", ".join(parts) + ")"

@@ -1,0 +1,197 @@
+"""The CI regression check: comparison logic on hand-made frames, the baseline file."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from hubench.errors import DataError
+from hubench.harness.check import (
+    DETERMINISTIC,
+    STOCHASTIC,
+    Tolerance,
+    baseline_csv,
+    baseline_frame,
+    compare,
+    read_baseline,
+    regression_table,
+    summary_line,
+)
+
+
+def row(
+    method: str, scenario: str, seed: int, status: str = "ok", **metrics: float
+) -> dict[str, object]:
+    values: dict[str, object] = {"armse": 0.1, "msad": 0.05, "weak_recall": 0.8}
+    values.update(metrics)
+    if status != "ok":
+        values = dict.fromkeys(values, math.nan)
+    return {
+        "key": f"{method}{scenario}{seed}", "method": method, "method_version": "1",
+        "scenario": scenario, "snr_db": 20.0, "seed": seed, "status": status,
+        "reason": "" if status == "ok" else "ValueError: boom", "fit_seconds": 0.01,
+        "peak_mem_mb": 1.0, **values,
+    }  # fmt: skip
+
+
+def frame(*rows: dict[str, object]) -> pd.DataFrame:
+    return pd.DataFrame(list(rows))
+
+
+def base() -> pd.DataFrame:
+    return baseline_frame(
+        frame(
+            *(row(m, s, k) for m in ("vca", "deep") for s in ("standard", "weak") for k in (0, 1))
+        )
+    )
+
+
+def tol(method: str, metric: str) -> Tolerance:
+    return STOCHASTIC if method == "deep" else DETERMINISTIC
+
+
+def available(method: str) -> tuple[bool | None, str]:
+    return {"gone": (None, "no longer registered"), "gpu": (False, "needs a CUDA GPU")}.get(
+        method, (True, "")
+    )
+
+
+def run(current: pd.DataFrame, baseline: pd.DataFrame | None = None):
+    return compare(
+        base() if baseline is None else baseline, current, tolerance=tol, availability=available
+    )
+
+
+def current(**changes: dict[str, object]) -> pd.DataFrame:
+    """The baseline's cells, with ``changes[f"{method}/{scenario}/{seed}"]`` applied."""
+    rows = []
+    for m in ("vca", "deep"):
+        for s in ("standard", "weak"):
+            for k in (0, 1):
+                r = row(m, s, k)
+                r.update(changes.get(f"{m}/{s}/{k}", {}))
+                rows.append(r)
+    return frame(*rows)
+
+
+def test_identical_run_passes() -> None:
+    report = run(current())
+    assert report.ok and report.cells_compared == 8 and report.values_compared == 24
+    assert "no regression" in summary_line(report, "b.csv")
+
+
+def test_improvement_passes_and_is_reported() -> None:
+    report = run(current(**{"vca/weak/1": {"armse": 0.05, "weak_recall": 0.9}}))
+    assert report.ok
+    assert {(f.metric, f.problem) for f in report.improved} == {
+        ("armse", "better than tolerance"),
+        ("weak_recall", "better than tolerance"),
+    }
+
+
+def test_worsening_beyond_tolerance_fails_both_directions() -> None:
+    report = run(current(**{"vca/standard/0": {"armse": 0.1 + 1e-5, "weak_recall": 0.8 - 1e-5}}))
+    assert not report.ok
+    assert sorted(f.metric for f in report.regressions) == ["armse", "weak_recall"]
+    finding = next(f for f in report.regressions if f.metric == "armse")
+    assert (finding.method, finding.scenario, finding.seed) == ("vca", "standard", 0)
+    assert finding.allowed == pytest.approx(1e-6 + 1e-6 * 0.1)
+    table = regression_table(report.regressions)
+    assert "armse" in table and "worse than tolerance" in table and "+1e-05" in table
+
+
+def test_within_tolerance_passes() -> None:
+    # deterministic: 1e-6 + 1e-6 * 0.1; stochastic: 0.02 + 0.1 * 0.1 = 0.03
+    report = run(
+        current(**{"vca/standard/0": {"armse": 0.1 + 5e-7}, "deep/weak/1": {"armse": 0.129}})
+    )
+    assert report.ok and not report.improved
+    assert not run(current(**{"deep/weak/1": {"armse": 0.131}})).ok
+
+
+def test_nan_handling() -> None:
+    baseline = base()
+    baseline.loc[0, "weak_recall"] = math.nan  # nothing to compare in the baseline
+    report = run(current(**{"deep/standard/0": {"weak_recall": 0.3}}), baseline)
+    assert report.ok  # NaN in baseline, value now: new, not a failure
+    report = run(current(**{"vca/weak/0": {"msad": math.nan}}))
+    assert [(f.metric, f.problem) for f in report.regressions] == [
+        ("msad", "value is now missing/NaN")
+    ]
+    both_nan = base()
+    both_nan.loc[:, "weak_recall"] = math.nan
+    assert run(current(**{f"vca/weak/{k}": {"weak_recall": math.nan} for k in (0, 1)}), both_nan).ok
+
+
+def test_failed_cell_is_a_regression_and_fixed_cell_an_improvement() -> None:
+    report = run(current(**{"vca/weak/0": {"status": "timeout", "reason": "ran past 60 s\nmore"}}))
+    assert [(f.metric, f.current, f.problem) for f in report.regressions] == [
+        ("status", "timeout", "cell failed: ran past 60 s")
+    ]
+    broken = baseline_frame(current(**{"vca/weak/0": {"status": "error", "armse": math.nan}}))
+    assert math.isnan(
+        broken.loc[
+            (broken.method == "vca") & (broken.scenario == "weak") & (broken.seed == 0), "msad"
+        ].item()
+    )
+    report = run(current(), broken)
+    assert report.ok and [f.metric for f in report.improved] == ["status"]
+    report = run(current(**{"vca/weak/0": {"status": "error"}}), broken)
+    assert report.ok and report.still_failing == 1
+
+
+def test_missing_and_unavailable_methods_new_cells() -> None:
+    baseline = baseline_frame(
+        pd.concat([current(), frame(row("gone", "weak", 0), row("gpu", "weak", 0))])
+    )
+    report = run(current(), baseline)
+    assert [(f.method, f.metric) for f in report.regressions] == [("gone", "method")]
+    assert report.skipped_methods == {"gpu": "needs a CUDA GPU"}
+    assert "gpu (needs a CUDA GPU)" in summary_line(report, "b.csv")
+    # a missing cell of a method that ran is a regression; an extra cell is new
+    now = current()
+    now = pd.concat(
+        [
+            now[~((now.method == "vca") & (now.seed == 1) & (now.scenario == "weak"))],
+            frame(row("vca", "rare", 0)),
+        ]
+    )
+    report = run(now)
+    assert [(f.method, f.scenario, f.seed, f.metric) for f in report.regressions] == [
+        ("vca", "weak", 1, "cell")
+    ]
+    assert report.new_cells == [("vca", "rare", 20.0, 0)]
+
+
+def test_method_version_change_is_named() -> None:
+    report = run(current(**{"vca/weak/0": {"method_version": "2", "armse": 0.2}}))
+    assert "method version 1 -> 2" in report.regressions[0].problem
+
+
+def test_baseline_round_trip(tmp_path) -> None:
+    results = current(**{"deep/weak/1": {"armse": 0.123456789012345}})
+    results["rmse_em7"] = math.nan  # a metric no cell has is dropped
+    path = tmp_path / "b.csv"
+    path.write_text(baseline_csv(results))
+    back = read_baseline(path)
+    assert list(back.columns) == ["method", "method_version", "scenario", "snr_db", "seed", "status",
+                                  "armse", "msad", "weak_recall"]  # fmt: skip
+    assert len(back) == 8 and "fit_seconds" not in back.columns
+    assert run(results, back).ok
+    assert back["armse"].max() == pytest.approx(0.123456789012, abs=1e-12)
+
+
+def test_bad_baseline_files(tmp_path) -> None:
+    with pytest.raises(DataError, match="--write"):
+        read_baseline(tmp_path / "absent.csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("method,scenario\nvca,weak\n")
+    with pytest.raises(DataError, match="lacks the columns"):
+        read_baseline(bad)
+    bad.write_text(
+        "method,method_version,scenario,snr_db,seed,status,armse\nvca,1,weak,20,0,ok,abc\n"
+    )
+    with pytest.raises(DataError, match="not numeric"):
+        read_baseline(bad)
