@@ -1,0 +1,369 @@
+"""Reading scenes from files: the HySUPP ``.mat`` layout and a generic ``.mat``/``.npz`` reader.
+
+Axis letters follow HySUPP: ``L`` bands, ``N`` pixels, ``p`` endmembers, ``H``/``W``
+image rows/columns. A flat pixel axis is in ``pixel_order`` ``"F"`` (column-major, what
+MATLAB's ``Y(:, :)`` gives: pixel ``j`` is at row ``j % H``, column ``j // H``) or ``"C"``
+(row-major); it is converted to hubench's row-major order at this boundary.
+Defaults: generic ``.mat`` files are read as ``"F"``, ``.npz`` files as ``"C"``, and the
+HySUPP layout as ``"C"`` (HySUPP reshapes its arrays with numpy's C order).
+
+Every problem with a file is a :class:`~hubench.errors.DataError` naming the file and
+the fix: unreadable/truncated files, missing keys, shapes that disagree, NaN/Inf values,
+more endmembers than bands, reference abundances off the simplex.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hubench.datasets.fetch import sha256_file
+from hubench.datasets.weak_rule import weak_by_rule
+from hubench.errors import DataError, suggest
+from hubench.scene import Scene
+
+HYSUPP_KEYS = ("Y", "E", "A", "H", "W", "p", "L")
+_SHAPE_KEYS = (("H", "W"), ("nRow", "nCol"), ("lines", "samples"))
+
+
+def read_arrays(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """All variables of a ``.mat`` (MATLAB v5/v7) or ``.npz`` file, by name."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: no such file; check the path (or run `hubench data fetch NAME`)")
+    suffix = p.suffix.lower()
+    if suffix == ".mat":
+        import scipy.io
+
+        try:
+            raw = scipy.io.loadmat(p)
+        except NotImplementedError:
+            raise DataError(
+                f"{p}: MATLAB v7.3 (HDF5) files are not read; re-save with `save(..., '-v7')` "
+                "or convert to .npz"
+            ) from None
+        except Exception as exc:  # any parse failure means a corrupt or truncated file
+            raise DataError(f"{p}: cannot read as a .mat file, truncated or corrupt ({exc})") from None
+        return {k: v for k, v in raw.items() if not k.startswith("__")}
+    if suffix == ".npz":
+        try:
+            with np.load(p, allow_pickle=False) as npz:
+                return {k: npz[k] for k in npz.files}
+        except Exception as exc:
+            raise DataError(f"{p}: cannot read as a .npz file, truncated or corrupt ({exc})") from None
+    raise DataError(f"{p}: unsupported file type {suffix!r}; hubench reads .mat and .npz")
+
+
+def numeric(value: Any, key: str, path: Path) -> np.ndarray:
+    """``value`` as a finite float64 array, or a DataError naming ``key`` in ``path``."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise DataError(f"{path}: {key!r} is not a numeric array (dtype {arr.dtype})")
+    arr = arr.astype(np.float64)
+    bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
+    if bad:
+        raise DataError(f"{path}: {key!r} holds {bad} NaN/Inf values; clean or mask them first")
+    if arr.size == 0:
+        raise DataError(f"{path}: {key!r} is empty (shape {arr.shape})")
+    return arr
+
+
+def as_names(value: Any, key: str, path: Path) -> tuple[str, ...]:
+    """Names from a MATLAB cell array, a char matrix or a numpy string array."""
+    arr = np.asarray(value)
+    if arr.dtype.kind == "O":
+        return tuple(str(np.asarray(v).ravel()[0]).strip() if np.size(v) else "" for v in arr.ravel())
+    if arr.dtype.kind in "US":  # loadmat turns a char matrix into one string per row
+        return tuple(str(v).strip() for v in arr.astype(str).ravel())
+    raise DataError(f"{path}: {key!r} does not hold names (dtype {arr.dtype})")
+
+
+def to_row_major(X: np.ndarray, image_shape: tuple[int, int], order: str, path: Path) -> np.ndarray:
+    """Rows of ``X`` (n_pixels, k) from a flat pixel axis in ``order`` to row-major order."""
+    H, W = image_shape
+    if X.shape[0] != H * W:
+        raise DataError(f"{path}: image_shape {image_shape} holds {H * W} pixels, the data has {X.shape[0]}")
+    if order == "C":
+        return X
+    if order != "F":
+        raise DataError(f"pixel_order must be 'F' or 'C', got {order!r}")
+    # grid[r, c] = r + c * H is the column-major index of pixel (r, c); C-raveled, it
+    # lists the source row of each row-major pixel r * W + c.
+    return X[np.arange(H * W).reshape((H, W), order="F").ravel()]
+
+
+def check_references(Y: np.ndarray, A: np.ndarray, E: np.ndarray, source: str) -> np.ndarray:
+    """Shape checks of oriented references; returns ``A`` put exactly on the simplex.
+
+    Rows within 1e-3 of the simplex (HySUPP's tolerance; files store rounded values) are
+    clipped and renormalised, anything further is an error.
+    """
+    n_pixels, n_bands = Y.shape
+    p = E.shape[0]
+    if p >= n_bands:
+        raise DataError(f"{source}: {p} endmembers but only {n_bands} bands; need fewer endmembers than bands")
+    if A.shape != (n_pixels, p) or E.shape != (p, n_bands):
+        raise DataError(
+            f"{source}: shapes disagree: Y {Y.shape} (pixels, bands), A {A.shape} "
+            f"(expected {(n_pixels, p)}), E {E.shape} (expected {(p, n_bands)})"
+        )
+    worst_neg = float(min(A.min(), 0.0))
+    worst_sum = float(np.max(np.abs(A.sum(axis=1) - 1.0)))
+    if worst_neg < -1e-3 or worst_sum > 1e-3:
+        raise DataError(
+            f"{source}: reference abundances are not on the simplex (min {worst_neg:.3g}, "
+            f"row sums off by up to {worst_sum:.3g}); they must be >= 0 and sum to one per pixel"
+        )
+    A = np.clip(A, 0.0, None)
+    return A / A.sum(axis=1, keepdims=True)
+
+
+def _check_axes(*, a_axes: str, e_axes: str) -> None:
+    if a_axes not in ("auto", "pN", "Np"):
+        raise DataError(f"a_axes must be 'auto', 'pN' or 'Np', got {a_axes!r}")
+    if e_axes not in ("auto", "Lp", "pL"):
+        raise DataError(f"e_axes must be 'auto', 'Lp' or 'pL', got {e_axes!r}")
+
+
+def _get(arrays: dict[str, Any], key: str, path: Path) -> Any:
+    if key not in arrays:
+        have = ", ".join(sorted(arrays)) or "none"
+        raise DataError(
+            f"{path}: has no variable {key!r}{suggest(key, arrays)} (it holds: {have}); "
+            "pass the right key name"
+        )
+    return arrays[key]
+
+
+def _scalar_int(arrays: dict[str, Any], key: str, path: Path) -> int:
+    value = numeric(_get(arrays, key, path), key, path)
+    if value.size != 1 or value.ravel()[0] != round(float(value.ravel()[0])):
+        raise DataError(f"{path}: {key!r} should be one integer, got {value.ravel()[:4]}")
+    return int(value.ravel()[0])
+
+
+def _image_shape(arrays: dict[str, Any], n_pixels: int, path: Path) -> tuple[int, int]:
+    for hk, wk in _SHAPE_KEYS:
+        if hk in arrays and wk in arrays:
+            return (_scalar_int(arrays, hk, path), _scalar_int(arrays, wk, path))
+    side = math.isqrt(n_pixels)
+    if side * side == n_pixels:
+        return (side, side)
+    raise DataError(
+        f"{path}: cannot tell the image size of {n_pixels} pixels (no H/W keys, not square); "
+        "pass image_shape=(H, W)"
+    )
+
+
+def _orient_y(Y: np.ndarray, axes: str, path: Path) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """Y as (pixels, bands) plus the image shape when Y was a cube."""
+    if Y.ndim == 3:
+        axes = "HWL" if axes == "auto" else axes
+        if axes == "HWL":
+            return Y.reshape(-1, Y.shape[2]), (Y.shape[0], Y.shape[1])
+        if axes == "LHW":
+            return Y.reshape(Y.shape[0], -1).T, (Y.shape[1], Y.shape[2])
+    elif Y.ndim == 2:
+        if axes == "auto":
+            if Y.shape[0] == Y.shape[1]:
+                raise DataError(f"{path}: Y is square {Y.shape}; pass y_axes='LN' or 'NL'")
+            axes = "LN" if Y.shape[0] < Y.shape[1] else "NL"  # images have more pixels than bands
+        if axes == "LN":
+            return Y.T, None
+        if axes == "NL":
+            return Y, None
+    raise DataError(
+        f"{path}: cannot read Y of shape {Y.shape} with y_axes={axes!r}; "
+        "use 'LN'/'NL' for a matrix, 'HWL'/'LHW' for a cube"
+    )
+
+
+def _orient(X: np.ndarray, axes: str, size: int, letter: str, key: str, path: Path) -> np.ndarray:
+    """A 2-D array with one axis of length ``size`` -> shape (size, other)."""
+    if X.ndim != 2:
+        raise DataError(f"{path}: {key!r} should be a matrix, got shape {X.shape}")
+    if axes == "auto":
+        fits = [ax for ax in (0, 1) if X.shape[ax] == size]
+        if not fits:
+            raise DataError(
+                f"{path}: {key!r} has shape {X.shape} but no axis of length {size} ({letter}); "
+                "the shapes of Y, A and E do not match"
+            )
+        if len(fits) == 2:
+            raise DataError(f"{path}: {key!r} is square {X.shape}; pass its axes explicitly")
+        return X if fits[0] == 0 else X.T
+    out = X if axes.startswith(letter) else X.T
+    if out.shape[0] != size:
+        raise DataError(
+            f"{path}: {key!r} has shape {X.shape}, which does not give {size} along {letter} "
+            f"with axes {axes!r}; the shapes of Y, A and E do not match"
+        )
+    return out
+
+
+def scene_from_arrays(
+    Y: np.ndarray,
+    A: np.ndarray,
+    E: np.ndarray,
+    image_shape: tuple[int, int],
+    *,
+    name: str,
+    source: str,
+    params: dict[str, Any] | None = None,
+    seed: int | None = None,
+    wavelengths: np.ndarray | None = None,
+    endmember_names: Sequence[str] | None = None,
+    weak: Sequence[int | str] | None = None,
+    normalised: bool | None = None,
+) -> Scene:
+    """Check reference arrays already in hubench's orientation and build a real Scene.
+
+    ``Y`` (n_pixels, n_bands), ``A`` (n_pixels, p), ``E`` (p, n_bands), pixels row-major.
+    ``weak`` (indices or names) overrides the rule of :mod:`hubench.datasets.weak_rule`;
+    the rule's numbers are kept in ``params["weak_rule"]``.
+    """
+    A = check_references(Y, A, E, source)
+    rule = weak_by_rule(Y, A, E, normalised=normalised)
+    names = tuple(endmember_names) if endmember_names is not None else None
+    flags = rule.weak
+    if weak is not None:
+        flags = np.zeros(A.shape[1], dtype=bool)
+        for item in weak:
+            if isinstance(item, str):
+                if names is None or item not in names:
+                    raise DataError(f"{source}: weak endmember {item!r} is not among {names}")
+                flags[names.index(item)] = True
+            elif 0 <= int(item) < A.shape[1]:
+                flags[int(item)] = True
+            else:
+                raise DataError(f"{source}: weak index {item} out of range 0..{A.shape[1] - 1}")
+    meta = dict(params or {})
+    meta["weak_rule"] = rule.as_params()
+    return Scene(
+        Y=Y, A=A, E=E, image_shape=image_shape, weak=flags, name=name, params=meta,
+        seed=seed, wavelengths=wavelengths, endmember_names=names,
+    )
+
+
+def load_scene(
+    path: str | os.PathLike[str],
+    *,
+    layout: str = "auto",
+    y_key: str = "Y",
+    a_key: str = "A",
+    e_key: str = "E",
+    y_axes: str = "auto",
+    a_axes: str = "auto",
+    e_axes: str = "auto",
+    image_shape: Sequence[int] | None = None,
+    pixel_order: str | None = None,
+    y_divisor: float | str | None = None,
+    names_key: str | None = None,
+    wavelengths_key: str | None = None,
+    weak: Sequence[int | str] | None = None,
+    name: str | None = None,
+    seed: int | None = None,
+) -> Scene:
+    """Load a scene with reference abundances and endmembers from a ``.mat`` or ``.npz`` file.
+
+    Parameters
+    ----------
+    path : path-like
+    layout : {"auto", "hysupp", "generic"}
+        ``hysupp``: keys ``Y`` (L, N), ``E`` (L, p), ``A`` (p, N), ``H``, ``W``, ``p``,
+        ``L``, optional ``N`` and ``labels``, pixels row-major. ``auto`` picks it when the
+        file holds all of ``Y E A H W p L``, else ``generic`` (the options below).
+    y_key, a_key, e_key : str
+        Variable names of the image, reference abundances and reference endmembers.
+    y_axes : {"auto", "LN", "NL", "HWL", "LHW"}
+        Y as bands x pixels, pixels x bands, or a cube. ``auto`` takes a cube as ``HWL``
+        and a matrix's longer axis as the pixels.
+    a_axes : {"auto", "pN", "Np"}; e_axes : {"auto", "Lp", "pL"}
+        ``auto`` finds the axis whose length matches the pixels (bands).
+    image_shape : (H, W), optional
+        Else from ``H``/``W`` or ``nRow``/``nCol`` keys, a cube, or a square pixel count.
+    pixel_order : {"F", "C"}, optional
+        Order of a flat pixel axis; default ``"F"`` for generic ``.mat``, else ``"C"``.
+    y_divisor : float or str, optional
+        Divide Y by this number or by the scalar variable of this name (Jasper: ``maxValue``).
+    names_key, wavelengths_key : str, optional
+        Variables holding endmember names and band wavelengths (nm).
+    weak : sequence of int or str, optional
+        Weak endmembers by index or name; default: the rule of docs/design.md.
+    name : str, optional
+        Scene name; default the file's stem.
+
+    Returns
+    -------
+    Scene
+        ``Y`` (H*W, L) in row-major pixel order, ``A`` (H*W, p), ``E`` (p, L).
+    """
+    p = Path(path)
+    arrays = read_arrays(p)
+    if layout == "auto":
+        layout = "hysupp" if all(k in arrays for k in HYSUPP_KEYS) else "generic"
+    if layout == "hysupp":
+        return _load_hysupp(p, arrays, weak=weak, name=name, seed=seed)
+    if layout != "generic":
+        raise DataError(f"layout must be 'auto', 'hysupp' or 'generic', got {layout!r}")
+    Y, cube_shape = _orient_y(numeric(_get(arrays, y_key, p), y_key, p), y_axes, p)
+    if y_divisor is not None:
+        divisor = float(numeric(_get(arrays, y_divisor, p), y_divisor, p).ravel()[0]) \
+            if isinstance(y_divisor, str) else float(y_divisor)
+        if not divisor > 0:
+            raise DataError(f"{p}: y_divisor must be positive, got {divisor}")
+        Y = Y / divisor
+    n_pixels, n_bands = Y.shape
+    _check_axes(a_axes=a_axes, e_axes=e_axes)
+    A = _orient(numeric(_get(arrays, a_key, p), a_key, p), a_axes, n_pixels, "N", a_key, p)
+    E = _orient(numeric(_get(arrays, e_key, p), e_key, p), e_axes, n_bands, "L", e_key, p).T
+    if cube_shape is not None:
+        shape = cube_shape
+    elif image_shape is not None:
+        shape = (int(image_shape[0]), int(image_shape[1]))
+    else:
+        shape = _image_shape(arrays, n_pixels, p)
+    order = pixel_order or ("F" if p.suffix.lower() == ".mat" else "C")
+    if cube_shape is None:
+        Y = to_row_major(Y, shape, order, p)
+    A = to_row_major(A, shape, order, p)
+    names = as_names(_get(arrays, names_key, p), names_key, p) if names_key else None
+    wl = numeric(_get(arrays, wavelengths_key, p), wavelengths_key, p).ravel() if wavelengths_key else None
+    params = {
+        "path": str(p), "sha256": sha256_file(p), "layout": "generic", "y_key": y_key,
+        "a_key": a_key, "e_key": e_key, "pixel_order": order, "y_divisor": y_divisor,
+    }
+    return scene_from_arrays(
+        Y, A, E, shape, name=name or p.stem, source=str(p), params=params, seed=seed,
+        wavelengths=wl, endmember_names=names, weak=weak,
+    )
+
+
+def _load_hysupp(
+    p: Path, arrays: dict[str, Any], *, weak: Sequence[int | str] | None, name: str | None,
+    seed: int | None,
+) -> Scene:
+    H, W, n_end, L = (_scalar_int(arrays, k, p) for k in ("H", "W", "p", "L"))
+    N = _scalar_int(arrays, "N", p) if "N" in arrays else H * W
+    if N != H * W:
+        raise DataError(f"{p}: N = {N} but H * W = {H} * {W} = {H * W}; the sizes disagree")
+    if n_end >= L:
+        raise DataError(f"{p}: p = {n_end} endmembers but only L = {L} bands; need p < L")
+    expect = {"Y": (L, N), "E": (L, n_end), "A": (n_end, N)}
+    got = {k: numeric(arrays[k], k, p) for k in expect}
+    for key, shape in expect.items():
+        if got[key].shape != shape:
+            raise DataError(
+                f"{p}: {key!r} has shape {got[key].shape}, expected {shape} from H, W, p, L"
+            )
+    names = as_names(arrays["labels"], "labels", p) if "labels" in arrays else None
+    params = {"path": str(p), "sha256": sha256_file(p), "layout": "hysupp"}
+    return scene_from_arrays(
+        got["Y"].T, got["A"].T, got["E"].T, (H, W), name=name or p.stem, source=str(p),
+        params=params, seed=seed, endmember_names=names, weak=weak,
+    )
