@@ -125,7 +125,7 @@ def ref_metrics(scene, est, tau=0.05, thr=0.2) -> dict[str, float]:
         weak_recall=rec, weak_precision=prec,
         weak_f1=2 * prec * rec / (prec + rec) if prec + rec else 0.0,
         weak_ap=ref_ap(scores, labels),
-        weak_em_recall=sum(sads[k] <= thr for k in weak) / len(weak),
+        weak_em_recall=sum(match[k] >= 0 and sads[k] <= thr for k in weak) / len(weak),
         weak_armse=math.sqrt(sum(sq[i][k] for i in range(n) for k in weak) / (n * len(weak))),
         weak_msad=sum(sads[k] for k in weak) / len(weak),
     )
@@ -266,6 +266,8 @@ def test_fewer_estimated_than_true():
     assert ev.metrics["weak_recall"] == 0.0 and ev.metrics["weak_precision"] == 0.0
     assert ev.metrics["weak_f1"] == 0.0 and ev.metrics["weak_em_recall"] == 0.0
     assert_metrics_close(ev.metrics, ref_metrics(scene, est), tol=1e-7)
+    # unmatched is never recovered, even with a threshold beyond pi / 2
+    assert score(scene, est, sad_threshold=3.0)["weak_em_recall"] == 0.0
 
 
 def test_more_estimated_than_true():

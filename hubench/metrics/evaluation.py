@@ -6,6 +6,7 @@ The exact definitions and edge cases are in docs/metrics.md.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,9 +83,9 @@ def _check_inputs(scene: Scene, estimate: Estimate, tau: float, sad_threshold: f
         raise ValidationError(f"scene: expected a hubench Scene, got {type(scene).__name__}")
     if not isinstance(estimate, Estimate):
         raise ValidationError(f"estimate: expected a hubench Estimate, got {type(estimate).__name__}")
-    if not (isinstance(tau, (int, float)) and 0.0 < tau <= 1.0):
+    if not (isinstance(tau, numbers.Real) and 0.0 < tau <= 1.0):
         raise ParameterError(f"tau: the presence threshold must be in (0, 1], got {tau!r}")
-    if not (isinstance(sad_threshold, (int, float)) and 0.0 <= sad_threshold <= math.pi):
+    if not (isinstance(sad_threshold, numbers.Real) and 0.0 <= sad_threshold <= math.pi):
         raise ParameterError(
             f"sad_threshold: must be an angle in [0, pi] radians, got {sad_threshold!r}"
         )
@@ -153,7 +154,8 @@ def evaluate(
         "sre": sre(A, A_hat),
         "rmse_y": reconstruction_error,
     }
-    metrics.update(_weak_metrics(A, A_hat, sad_values, scene.weak, tau, sad_threshold))
+    matched = np.asarray(alignment) >= 0
+    metrics.update(_weak_metrics(A, A_hat, sad_values, matched, scene.weak, tau, sad_threshold))
     for k in range(p):
         metrics[f"rmse_em{k}"] = float(rmse_values[k])
     for k in range(p):
@@ -187,6 +189,7 @@ def _weak_metrics(
     A: np.ndarray,
     A_hat: np.ndarray,
     sad_values: np.ndarray,
+    matched: np.ndarray,
     weak: np.ndarray,
     tau: float,
     sad_threshold: float,
@@ -204,7 +207,7 @@ def _weak_metrics(
         "weak_precision": precision,
         "weak_f1": weak_metrics.f1(precision, recall),
         "weak_ap": weak_metrics.average_precision(A_hat_w.ravel(), A_w.ravel() >= tau),
-        "weak_em_recall": weak_metrics.em_recall(sad_w, sad_threshold),
+        "weak_em_recall": weak_metrics.em_recall(sad_w, sad_threshold, matched[weak]),
         "weak_armse": armse(A_w, A_hat_w),
         "weak_msad": float(np.mean(sad_w)),
     }

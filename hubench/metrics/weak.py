@@ -97,15 +97,30 @@ def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(np.sum(new_tp * precision_at) / n_pos)
 
 
-def em_recall(sad_values: np.ndarray, sad_threshold: float) -> float:
-    """Share of endmembers recovered: ``mean(sad <= sad_threshold)``.
+def em_recall(
+    sad_values: np.ndarray, sad_threshold: float, matched: np.ndarray | None = None
+) -> float:
+    """Share of endmembers recovered: matched and ``sad <= sad_threshold``.
 
     Parameters
     ----------
     sad_values : ndarray, shape (n_weak,)
         SAD of each weak endmember after alignment (``pi / 2`` when unmatched).
+    sad_threshold : float
+        Largest angle, in radians, that counts as recovered.
+    matched : ndarray of bool, shape (n_weak,), optional
+        Whether each endmember was matched at all; an unmatched one is never recovered,
+        whatever the threshold. Default: all matched.
+
+    Returns
+    -------
+    float
+        NaN when there is no endmember or any SAD is NaN (endmembers not estimated).
     """
     sad_values = np.asarray(sad_values, dtype=np.float64)
     if sad_values.size == 0 or np.any(np.isnan(sad_values)):
         return NAN
-    return float(np.mean(sad_values <= sad_threshold))
+    recovered = sad_values <= sad_threshold
+    if matched is not None:
+        recovered &= np.asarray(matched, dtype=bool)
+    return float(np.mean(recovered))
