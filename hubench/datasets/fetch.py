@@ -18,6 +18,7 @@ that has the same ``<dataset>/<file>`` layout; the tests use a local server.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -206,7 +207,7 @@ def _download(url: str, dest: Path, expected_sha256: str, timeout: float) -> Non
                     for chunk in iter(lambda: response.read(_CHUNK), b""):
                         digest.update(chunk)
                         out.write(chunk)
-            except (urllib.error.URLError, OSError, ValueError) as exc:
+            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
                 reason = getattr(exc, "reason", exc)
                 raise DataError(f"cannot download {url}: {reason}; nothing was written") from None
         got = digest.hexdigest()
