@@ -101,7 +101,8 @@ class DEQUnmixLayer(nn.Module):
         self.eta = float(eta)
         self.max_iter = int(max_iter)
         self.tol = float(tol)
-        self.solver_kwargs = {"m": int(anderson_m), "lam": float(anderson_lam)}
+        self.anderson_m = int(anderson_m)
+        self.anderson_lam = float(anderson_lam)
         self.backward = backward
         self.deq = DEQIndexing(
             ift=True, f_solver=SOLVER_NAME, b_solver=SOLVER_NAME,
@@ -138,15 +139,17 @@ class DEQUnmixLayer(nn.Module):
         """
         cap = self.max_iter if max_iter is None else int(max_iter)
         A0 = A0.detach()
-        kwargs = dict(self.solver_kwargs, max_iter=cap, tol=self.tol, stop_mode="rel")
         if not torch.is_grad_enabled() or self.backward == "unrolled":
             # Without grad this is the plain solve; with grad autograd records every step.
-            z, _, stats = anderson(self.step, A0, **kwargs)
+            z, _, stats = anderson(
+                self.step, A0, max_iter=cap, tol=self.tol, stop_mode="rel",
+                m=self.anderson_m, lam=self.anderson_lam,
+            )
             A = self.step(z)
         else:
             self.deq.train()  # torchdeq attaches the implicit gradient in training mode only
             outputs, stats = self.deq(
-                self.step, A0, solver_kwargs=dict(self.solver_kwargs, f_max_iter=cap)
+                self.step, A0, solver_kwargs={"m": self.anderson_m, "lam": self.anderson_lam, "f_max_iter": cap}
             )
             A = outputs[-1]
         with torch.no_grad():

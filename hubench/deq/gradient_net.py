@@ -13,11 +13,14 @@ here (inferred, see docs/deq-unmix.md):
   sensor's band count);
 * three 3x3 convolutions (``2p -> hidden -> hidden -> p``, ELU between), so each output
   sees a 7x7 neighbourhood;
-* residual form ``G = D + scale * net(A, D)``, the last convolution initialised to zero:
-  at initialisation the layer is exact projected-gradient unmixing with the superpixel
-  prox, and training learns a correction. ``scale`` normalises ``D`` by the Lipschitz
-  constant of the data term at the initial endmembers, so the network sees O(1) inputs
-  whatever the image's brightness and band count.
+* residual form ``G = D + net(A, D / scale)``, the last convolution initialised to
+  zero: at initialisation the layer is exact projected-gradient unmixing with the
+  superpixel prox, and training learns a correction (in gradient units, so the step
+  ``eta`` also damps it; scaling the correction up by ``scale`` made AdamW's first
+  steps move the fixed point by whole abundance units and training diverged).
+  ``scale`` normalises the input ``D`` by the Lipschitz constant of the data term at the
+  initial endmembers, so the network sees O(1) inputs whatever the image's brightness
+  and band count.
 """
 
 from __future__ import annotations
@@ -76,7 +79,8 @@ class GradientNet(nn.Module):
         last = self.net[-1]
         assert isinstance(last, nn.Conv2d)
         nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
+        if last.bias is not None:
+            nn.init.zeros_(last.bias)
 
     def _to_image(self, X: torch.Tensor) -> torch.Tensor:
         H, W = self.image_shape
@@ -87,4 +91,4 @@ class GradientNet(nn.Module):
         D = data_gradient(A, Y, M)
         features = torch.cat([self._to_image(A), self._to_image(D / self.scale)], dim=1)
         correction = self.net(features)[0].reshape(A.shape[1], -1).T
-        return D + self.scale * correction
+        return D + correction

@@ -153,6 +153,10 @@ class SuperpixelProx(nn.Module):
         between the superpixel mean and the propagated mean), in (0, 1).
     """
 
+    labels: torch.Tensor
+    inv_counts: torch.Tensor
+    adjacency: torch.Tensor
+
     def __init__(
         self, labels: np.ndarray, image_shape: tuple[int, int], pixel_weight: float = 0.8
     ) -> None:

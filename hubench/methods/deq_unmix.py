@@ -1,0 +1,240 @@
+"""DEQ-Unmix: deep-equilibrium unmixing (Wang, Gao, Zhu, Chen; arXiv 2604.11279, 2026).
+
+The abundances are the fixed point ``A* = prox(A* - eta * G_theta(A*, Y, M))`` of a
+learned proximal-gradient step (:mod:`hubench.deq.fixed_point`): ``G_theta`` is a
+small convolutional network correcting the data-term gradient
+(:mod:`hubench.deq.gradient_net`), ``prox`` a superpixel-guided smoothing followed by
+the simplex projection (:mod:`hubench.deq.superpixel_prox`). The forward pass solves
+for the fixed point by Anderson acceleration (memory 5, regularisation 0.1), the
+backward pass by implicit differentiation (torchdeq), so training memory does not grow
+with the iteration cap. Endmembers ``M`` are learnable, initialised by VCA and kept
+``>= 1e-5``; the solver starts from the FCLS abundances of the initial endmembers.
+
+Training follows the paper: one image, unsupervised, loss ``mean SAD(Y, A M) + alpha *
+MSE(Y, A M)``, AdamW (lr 0.01, weight decay 1e-5) with lr 0.007 for ``M``,
+StepLR(15, 0.8), gradient norm clipped at 1. The ``full`` preset is the paper's Samson
+setting (300 epochs, eta 0.01, cap 10, alpha 0.2).
+
+Inferred (withheld by the authors; each a hyperparameter, see docs/deq-unmix.md): the
+architecture of ``G_theta`` and the prox blend; ``eta=None`` meaning ``1 / |M0 M0^T|_2``
+outside the Samson preset; the stopping tolerance (relative residual 1e-4); a final
+solve with a larger cap (``eval_max_iter``) for the returned abundances; the SLIC
+superpixel count (one per ~64 pixels unless given).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from hubench.deep.base import DeepMethod, positive_float, positive_int
+from hubench.deep.layers import UnmixingNetwork
+from hubench.deep.losses import sad_loss
+from hubench.deq.fixed_point import BACKWARDS, DEQUnmixLayer, SolveInfo
+from hubench.deq.superpixel_prox import slic_superpixels
+from hubench.errors import ParameterError
+from hubench.methods.base import register_method
+from hubench.scene import Estimate, Observation
+
+
+class DEQUnmixNetwork(UnmixingNetwork):
+    """The equilibrium layer with its fixed start ``A0``; records every solve.
+
+    Parameters
+    ----------
+    layer : DEQUnmixLayer
+    A0 : Tensor, shape (n_pixels, p)
+        FCLS abundances of the initial endmembers (the solver's start).
+    eval_max_iter : int
+        Solver cap of the final (read-out) solve.
+    """
+
+    A0: torch.Tensor
+
+    def __init__(self, layer: DEQUnmixLayer, A0: torch.Tensor, eval_max_iter: int) -> None:
+        super().__init__()
+        self.layer = layer
+        self.register_buffer("A0", A0)
+        self.eval_max_iter = eval_max_iter
+        self.train_solves: list[SolveInfo] = []
+        self.final_solve: SolveInfo | None = None
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        """Equilibrium abundances ``(n_pixels, p)`` (the batch is the whole image)."""
+        A, info = self.layer(self.A0)
+        self.train_solves.append(info)
+        return A
+
+    def abundances(self, data: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            A, info = self.layer(self.A0, max_iter=self.eval_max_iter)
+        self.final_solve = info
+        return A
+
+    def endmembers(self) -> torch.Tensor:
+        return self.layer.M
+
+    def constrain_(self) -> None:
+        self.layer.clamp_endmembers()
+
+
+@register_method
+class DEQUnmix(DeepMethod):
+    """Deep-equilibrium unmixing with a superpixel prox and implicit differentiation."""
+
+    name: ClassVar[str] = "deq-unmix"
+    task: ClassVar[str] = "blind"
+    description: ClassVar[str] = (
+        "Deep equilibrium unmixing: Anderson-solved fixed point of a learned proximal-"
+        "gradient step with a superpixel prox, implicit backward (Wang et al. 2026)"
+    )
+    requires: ClassVar[tuple[str, ...]] = ("torch", "torchdeq", "skimage")
+    network_: DEQUnmixNetwork
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "ci": {"epochs": 3, "max_iter": 5, "eval_max_iter": 20, "hidden": 8},
+        "quick": {"epochs": 30, "max_iter": 10, "hidden": 16},
+        "full": {"epochs": 300, "eta": 0.01, "max_iter": 10, "alpha": 0.2},
+    }
+
+    def __init__(
+        self,
+        *,
+        epochs: int = 100,
+        eta: float | None = None,
+        max_iter: int = 10,
+        tol: float = 1e-4,
+        eval_max_iter: int = 50,
+        anderson_m: int = 5,
+        anderson_lam: float = 0.1,
+        backward: str = "implicit",
+        backward_max_iter: int = 40,
+        backward_tol: float = 1e-6,
+        alpha: float = 0.2,
+        lr: float = 0.01,
+        lr_endmembers: float = 0.007,
+        weight_decay: float = 1e-5,
+        lr_step: int = 15,
+        lr_gamma: float = 0.8,
+        grad_clip: float | None = 1.0,
+        hidden: int = 32,
+        n_superpixels: int | None = None,
+        compactness: float = 0.1,
+        prox_pixel_weight: float = 0.8,
+        patience: int = 0,
+        min_delta: float = 0.0,
+        init: str = "vca",
+        device: str = "auto",
+        random_state: int | None = None,
+    ) -> None:
+        super().__init__(
+            epochs=epochs, batch_size=1, lr=lr, lr_step=lr_step, lr_gamma=lr_gamma,
+            grad_clip=grad_clip, patience=patience, min_delta=min_delta, init=init,
+            device=device, random_state=random_state,
+        )
+        self.eta = eta
+        self.max_iter = max_iter
+        self.tol = tol
+        self.eval_max_iter = eval_max_iter
+        self.anderson_m = anderson_m
+        self.anderson_lam = anderson_lam
+        self.backward = backward
+        self.backward_max_iter = backward_max_iter
+        self.backward_tol = backward_tol
+        self.alpha = alpha
+        self.lr_endmembers = lr_endmembers
+        self.weight_decay = weight_decay
+        self.hidden = hidden
+        self.n_superpixels = n_superpixels
+        self.compactness = compactness
+        self.prox_pixel_weight = prox_pixel_weight
+
+    # ---- validation -------------------------------------------------------------------
+    def check_params(self) -> None:
+        for name in ("max_iter", "eval_max_iter", "anderson_m", "backward_max_iter", "hidden"):
+            positive_int(self, name)
+        for name in ("tol", "backward_tol", "lr_endmembers", "compactness"):
+            positive_float(self, name)
+        if self.eta is not None:
+            positive_float(self, "eta")
+        if self.n_superpixels is not None:
+            positive_int(self, "n_superpixels")
+        for name in ("anderson_lam", "alpha", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < np.inf:
+                raise ParameterError(f"{name}: expected a number >= 0, got {value!r}")
+        if self.backward not in BACKWARDS:
+            raise ParameterError(f"backward: expected one of {', '.join(BACKWARDS)}, got {self.backward!r}")
+        if not 0 < self.prox_pixel_weight < 1:
+            raise ParameterError(f"prox_pixel_weight: expected a number in (0, 1), got {self.prox_pixel_weight!r}")
+
+    # ---- DeepMethod hooks -------------------------------------------------------------
+    def build_network(self, observation: Observation, E_init: torch.Tensor) -> DEQUnmixNetwork:
+        from hubench.solvers.simplex_ls import fcls
+
+        Y_np = observation.Y
+        E0 = E_init.detach().double().cpu().numpy().clip(min=1e-5)
+        A0 = fcls(E0, Y_np).A
+        n_segments = self.n_superpixels or max(4, observation.n_pixels // 64)
+        labels = slic_superpixels(Y_np, observation.image_shape, n_segments, self.compactness)
+        eta = self.eta if self.eta is not None else 1.0 / float(np.linalg.norm(E0 @ E0.T, 2))
+        device, dtype = E_init.device, E_init.dtype
+        layer = DEQUnmixLayer(
+            torch.as_tensor(Y_np, dtype=dtype, device=device),
+            torch.as_tensor(E0, dtype=dtype, device=device),
+            labels, observation.image_shape, eta=eta, hidden=self.hidden,
+            pixel_weight=self.prox_pixel_weight, max_iter=self.max_iter, tol=self.tol,
+            anderson_m=self.anderson_m, anderson_lam=self.anderson_lam, backward=self.backward,
+            backward_max_iter=self.backward_max_iter, backward_tol=self.backward_tol,
+        ).to(device=device, dtype=dtype)
+        network = DEQUnmixNetwork(
+            layer, torch.as_tensor(A0, dtype=dtype, device=device), self.eval_max_iter
+        )
+        self.network_ = network
+        return network
+
+    def batches(self, data: torch.Tensor, generator: torch.Generator) -> Iterable[Any]:
+        return _whole_image(data)
+
+    def loss(self, network: UnmixingNetwork, batch: Any) -> torch.Tensor:
+        A = network(batch)
+        Y_hat = A @ network.endmembers()
+        return sad_loss(Y_hat, batch) + self.alpha * torch.mean((Y_hat - batch) ** 2)
+
+    def make_optimizer(self, network: UnmixingNetwork) -> torch.optim.Optimizer:
+        assert isinstance(network, DEQUnmixNetwork)
+        M = network.layer.M
+        others = [p for p in network.parameters() if p is not M]
+        return torch.optim.AdamW(
+            [{"params": others, "lr": self.lr}, {"params": [M], "lr": self.lr_endmembers}],
+            weight_decay=self.weight_decay,
+        )
+
+    def _fit(self, observation: Observation) -> Estimate:
+        estimate = super()._fit(observation)
+        network = self.network_
+        final = network.final_solve
+        assert final is not None
+        solves = network.train_solves
+        info = dict(estimate.info)
+        info.update(
+            fixed_point_residual=final.residual,
+            fixed_point_tol=self.tol,
+            n_iter=final.n_iter,
+            converged=final.converged,
+            anderson_fallbacks=final.fallbacks + sum(s.fallbacks for s in solves),
+            train_iterations=[s.n_iter for s in solves],
+            train_residuals=[s.residual for s in solves],
+            eta=network.layer.eta,
+            n_superpixels=network.layer.prox.n_superpixels,
+            prox_blend=network.layer.prox.blend_weights().tolist(),
+            backward=self.backward,
+        )
+        return Estimate(A=estimate.A, E=estimate.E, Y_hat=estimate.Y_hat, info=info)
+
+
+def _whole_image(data: torch.Tensor) -> Iterator[torch.Tensor]:
+    """One batch per epoch: the whole image (the equilibrium couples all pixels)."""
+    yield data
