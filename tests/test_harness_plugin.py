@@ -154,6 +154,20 @@ class Mem(_Base):
 
 
 @register_method
+class Env(_Base):
+    name = "t-env"
+    description = "reports the worker's thread settings through its error (test)"
+
+    def __init__(self):
+        pass
+
+    def _fit(self, obs):
+        import torch
+        raise RuntimeError(f"threads={os.environ.get('OMP_NUM_THREADS')},{torch.get_num_threads()}"
+                           f",{os.environ.get('HUBENCH_IN_WORKER')}")
+
+
+@register_method
 class Gpu(_Base):
     name = "t-gpu"
     description = "never available (test)"
@@ -163,7 +177,7 @@ class Gpu(_Base):
         pass
 '''
 
-TEST_METHODS = ("t-ok", "t-blind", "t-raise", "t-nan", "t-sleep", "t-die", "t-mem", "t-gpu")
+TEST_METHODS = ("t-ok", "t-blind", "t-raise", "t-nan", "t-sleep", "t-die", "t-mem", "t-env", "t-gpu")
 TEST_SCENARIOS = ("t-tiny", "t-real")
 
 

@@ -28,7 +28,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
@@ -90,6 +90,48 @@ def method_availability(method: str) -> tuple[bool | None, str]:
     return METHODS.get(method).availability()
 
 
+# ---- the CI grid ----------------------------------------------------------------------
+def ci_grid_keys(methods: str = "all") -> set[str]:
+    """Stable keys of the cells of the CI grid (``methods``: every method available here)."""
+    from hubench.harness.grid import expand_grid, load_plugins, parse_methods
+
+    load_plugins()
+    grid = expand_grid(parse_methods(methods), CI_SCENARIOS, CI_SNRS, list(CI_SEEDS),
+                       profile=CI_PROFILE, device=CI_DEVICE)  # fmt: skip
+    return {cell.key for cell in grid.cells}
+
+
+def run_ci(
+    store: str | Path,
+    *,
+    methods: str = "all",
+    jobs: int = 1,
+    timeout: float | None = None,
+    force: bool = False,
+    progress: bool | None = None,
+    log: TextIO | None = None,
+) -> tuple[Any, pd.DataFrame]:
+    """Run the CI grid into ``store`` (stored cells are reused unless ``force``).
+
+    ``methods`` narrows the grid (a ``--methods`` spec such as ``"vca,fcls"``).
+
+    Returns the :class:`~hubench.harness.runner.RunSummary` and the frame of the CI
+    grid's cells only (a shared store may hold other runs).
+    """
+    from hubench.harness.runner import DEFAULT_TIMEOUT, run_grid
+    from hubench.harness.store import ResultStore
+
+    summary = run_grid(
+        methods, CI_SCENARIOS, list(CI_SNRS), list(CI_SEEDS), profile=CI_PROFILE, store=str(store),
+        jobs=jobs, timeout=DEFAULT_TIMEOUT if timeout is None else timeout, force=force,
+        device=CI_DEVICE, progress=progress, log=log,
+    )  # fmt: skip
+    keys = ci_grid_keys(methods)
+    with ResultStore(store) as opened:
+        frame = opened.to_frame()
+    return summary, frame[frame["key"].isin(keys)].reset_index(drop=True)
+
+
 # ---- the baseline file ----------------------------------------------------------------
 def baseline_frame(results: pd.DataFrame) -> pd.DataFrame:
     """The baseline table of a results frame: fixed columns, then the quality metrics."""
@@ -102,8 +144,12 @@ def baseline_frame(results: pd.DataFrame) -> pd.DataFrame:
 
 def baseline_csv(results: pd.DataFrame) -> str:
     """The baseline as CSV text (12 significant digits: stable diffs, far below 1e-6)."""
-    frame = baseline_frame(results)
-    return str(frame.to_csv(index=False, float_format="%.12g", lineterminator="\n"))
+    return write_baseline_text(baseline_frame(results))
+
+
+def write_baseline_text(table: pd.DataFrame) -> str:
+    """CSV text of a baseline table."""
+    return str(table.to_csv(index=False, float_format="%.12g", lineterminator="\n"))
 
 
 def read_baseline(path: str | Path) -> pd.DataFrame:

@@ -1,0 +1,72 @@
+"""``hubench run``: run a grid of methods x scenarios x SNRs x seeds into the store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hubench.errors import ParameterError
+
+NAME = "run"
+HELP = "run methods on scenarios and store every cell's metrics"
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from hubench.harness import DEFAULT_SCENARIOS, DEFAULT_SEEDS, DEFAULT_STORE, DEFAULT_TIMEOUT
+
+    parser.add_argument("--methods", default="all",
+                        help="comma-separated names, 'all' (every available method), or name[k=v,...] "
+                             "to override hyperparameters, e.g. 'vca,fcls[tol=1e-9]' (default: all)")
+    parser.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
+                        help=f"comma-separated scenario names (default: {','.join(DEFAULT_SCENARIOS)})")
+    parser.add_argument("--snr", default=None,
+                        help="comma-separated SNRs in dB for synthetic scenarios, 'inf' = noiseless "
+                             "(default: each scenario's own)")
+    parser.add_argument("--seeds", default=str(DEFAULT_SEEDS),
+                        help=f"a count N (seeds 0..N-1) or a list '0,3,7' ('7,' = seed 7 only) (default: {DEFAULT_SEEDS})")
+    parser.add_argument("--profile", default="quick", choices=("ci", "quick", "full"),
+                        help="hyperparameter and scene-size presets (default: quick)")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                        help="sets the 'device' hyperparameter of methods that have one (default: auto)")
+    parser.add_argument("--store", default=DEFAULT_STORE, help=f"results database (default: {DEFAULT_STORE})")
+    parser.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT,
+                        help=f"wall-clock limit per cell in seconds (default: {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--force", action="store_true", help="re-run cells already stored and replace them")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="re-run stored cells whose status is not ok")
+    parser.add_argument("--save-estimates", action="store_true",
+                        help="also save A, E per cell as estimates/<key>.npz beside the store")
+    parser.add_argument("--data-dir", default=None, help="folder of the real data sets (real scenarios only)")
+    parser.add_argument("--scene-file", default=None, help="add scenario 'file' reading this scene file")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="show the progress bar (default: only on a terminal)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from hubench.harness import parse_seeds, parse_snrs, run_grid
+    from hubench.harness.grid import split_top_level
+
+    if args.jobs < 1:
+        raise ParameterError(f"--jobs: needs at least one worker, got {args.jobs}")
+    scenarios = split_top_level(args.scenarios, "--scenarios")
+    snrs = parse_snrs(args.snr) if args.snr is not None else None
+    seeds = parse_seeds(args.seeds)
+    summary = run_grid(
+        args.methods, scenarios, snrs, seeds, profile=args.profile, store=args.store,
+        jobs=args.jobs, timeout=args.timeout, force=args.force, retry_failed=args.retry_failed,
+        device=args.device, save_estimates=args.save_estimates, progress=args.progress,
+        data_dir=args.data_dir, scene_file=args.scene_file, log=sys.stderr,
+    )
+    sys.stdout.write(summary.table() + "\n")
+    return summary.exit_code

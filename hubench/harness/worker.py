@@ -1,0 +1,218 @@
+"""What runs inside a worker process: build the scene, fit the method, score it.
+
+A worker is long-lived: it imports the registries once (and the plugins named in
+``$HUBENCH_PLUGINS``), then serves cells from a pipe until told to stop. Each cell's
+outcome comes back as a plain dict (:func:`run_cell`); the driver owns the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from datetime import datetime, timezone
+from typing import Any
+
+from hubench.harness.grid import Cell, canonical, load_plugins, to_json
+
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+              "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+_SCENE_CACHE: OrderedDict[tuple[str, str, int], Any] = OrderedDict()
+_SCENE_CACHE_SIZE = 4
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class PeakMemory:
+    """Peak RSS growth (MB) of this process while active, sampled every ``interval`` s.
+
+    Workers are reused, so ``ru_maxrss`` (a lifetime maximum) cannot give a per-fit
+    peak; a sampling thread reading ``/proc/self/statm`` can (Linux). Elsewhere the
+    lifetime ``ru_maxrss`` growth is used, which is exact only for a fresh worker.
+    """
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+        self.base = self.peak = self._rss()
+
+    def _rss(self) -> int:
+        try:
+            with open("/proc/self/statm", "rb") as fh:
+                return int(fh.read().split()[1]) * self._page
+        except OSError:
+            import resource
+
+            return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, self._rss())
+
+    def __enter__(self) -> PeakMemory:
+        self.base = self.peak = self._rss()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.peak = max(self.peak, self._rss())
+
+    @property
+    def growth_mb(self) -> float:
+        return max(0, self.peak - self.base) / 2**20
+
+
+def _scene_for(cell: Cell) -> Any:
+    from hubench.datasets import SCENARIOS
+
+    key = (cell.scenario, to_json(cell.scenario_params), cell.seed)
+    if key in _SCENE_CACHE:
+        _SCENE_CACHE.move_to_end(key)
+        return _SCENE_CACHE[key]
+    spec = SCENARIOS.get(cell.scenario)
+    scene = spec.build(cell.seed, **cell.scenario_params)
+    _SCENE_CACHE[key] = scene
+    while len(_SCENE_CACHE) > _SCENE_CACHE_SIZE:
+        _SCENE_CACHE.popitem(last=False)
+    return scene
+
+
+def _describe(exc: BaseException) -> str:
+    """One line: ``Type: message (at file:line)``, capped in length."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return (text[:480] + "...") if len(text) > 480 else text + where
+
+
+def _is_invalid_estimate(exc: BaseException) -> bool:
+    """True when ``exc`` is the validation of a returned estimate (NaN/Inf, bad shape)."""
+    from hubench.errors import ValidationError
+    from hubench.methods.base import Method
+    from hubench.scene import Estimate
+
+    if not isinstance(exc, ValidationError):
+        return False
+    codes = {Estimate.__post_init__.__code__}
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        if tb.tb_frame.f_code in codes:
+            return True
+        last = tb.tb_frame.f_code
+        tb = tb.tb_next
+    return last is Method.fit.__code__
+
+
+def _save_estimate(path: str, estimate: Any, alignment: Any) -> None:
+    import numpy as np
+
+    arrays: dict[str, Any] = {"A": estimate.A, "alignment": np.asarray(alignment if alignment is not None else [])}
+    if estimate.E is not None:
+        arrays["E"] = estimate.E
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    os.replace(tmp, path)
+
+
+def run_cell(cell: Cell, estimates_dir: str | None = None) -> dict[str, Any]:
+    """Run one cell here and return its outcome (status, reason, metrics, costs...)."""
+    out: dict[str, Any] = {"status": "ok", "reason": "", "metrics": {}, "alignment": None,
+                           "fit_seconds": float("nan"), "peak_mem_mb": float("nan"),
+                           "device": "", "started_at": now_iso()}
+
+    def fail(status: str, reason: str) -> dict[str, Any]:
+        out.update(status=status, reason=reason, finished_at=now_iso())
+        return out
+
+    from hubench.methods import METHODS
+    from hubench.scene import Estimate
+
+    try:
+        scene = _scene_for(cell)
+        method = METHODS.get(cell.method)(**cell.method_params)
+        observation = scene.observation(supervised=cell.task == "supervised")
+    except (Exception, SystemExit) as exc:
+        return fail("error", "setup failed: " + _describe(exc))
+    try:
+        with PeakMemory() as mem:
+            start = time.perf_counter()
+            try:
+                estimate = method.fit(observation)
+            finally:
+                out["fit_seconds"] = time.perf_counter() - start
+    except MemoryError as exc:
+        return fail("error", "out of memory: " + _describe(exc))
+    except (Exception, SystemExit) as exc:
+        return fail("invalid" if _is_invalid_estimate(exc) else "error", _describe(exc))
+    if not isinstance(estimate, Estimate):
+        return fail("invalid", f"fit returned {type(estimate).__name__}, not an Estimate")
+    info = estimate.info
+    out["peak_mem_mb"] = float(info["peak_mem_mb"]) if "peak_mem_mb" in info else mem.growth_mb
+    out["device"] = str(info.get("device", "cpu"))
+    try:
+        from hubench.metrics import evaluate
+
+        evaluation = evaluate(scene, estimate)
+        out["metrics"] = {str(k): float(v) for k, v in evaluation.metrics.items()}
+        out["alignment"] = canonical(evaluation.alignment)
+    except (Exception, SystemExit) as exc:
+        return fail("error", "scoring failed: " + _describe(exc))
+    if estimates_dir is not None:
+        try:
+            _save_estimate(os.path.join(estimates_dir, f"{cell.key}.npz"), estimate, out["alignment"])
+        except OSError as exc:
+            return fail("error", "saving the estimate failed: " + _describe(exc))
+    out["finished_at"] = now_iso()
+    return out
+
+
+def worker_main(conn: Any, threads: int) -> None:
+    """Entry point of a worker process: set up, say ready, serve cells until ``None``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles Ctrl-C and stops us
+    with contextlib.suppress(OSError):
+        os.dup2(2, 1)  # method chatter goes to stderr, keeping the driver's stdout clean
+    os.environ["HUBENCH_IN_WORKER"] = "1"
+    for name in THREAD_ENV:
+        os.environ[name] = str(threads)
+    try:
+        import hubench.datasets
+        import hubench.methods  # noqa: F401
+
+        load_plugins()
+        if "torch" in sys.modules:
+            torch = sys.modules["torch"]
+            torch.set_num_threads(threads)
+            with contextlib.suppress(RuntimeError):
+                torch.set_num_interop_threads(1)
+    except BaseException as exc:
+        conn.send(("fatal", _describe(exc)))
+        return
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return  # the driver is gone
+        if task is None:
+            return
+        cell, estimates_dir = task
+        result = run_cell(cell, estimates_dir)
+        try:
+            conn.send(("done", result))
+        except (BrokenPipeError, OSError):
+            return
