@@ -174,6 +174,8 @@ def test_endmembers_are_far_apart(angle: float) -> None:
         ({"image_shape": (0, 5)}, "image_shape"),
         ({"image_shape": (-3, 5)}, "image_shape"),
         ({"image_shape": (4, 4, 4)}, "image_shape"),
+        ({"image_shape": "16"}, "image_shape"),
+        ({"image_shape": 16}, "image_shape"),
         ({"n_bands": 12.5}, "n_bands"),
         ({"snr_db": "loud"}, "snr_db"),
         ({"snr_db": float("nan")}, "snr_db"),
@@ -198,6 +200,12 @@ def test_endmembers_are_far_apart(angle: float) -> None:
 def test_bad_parameters_refused(knobs: dict[str, object], fragment: str) -> None:
     with pytest.raises(ParameterError, match=fragment):
         hubench.make_scene("standard", seed=0, **{**CI, **knobs})
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", None])
+def test_bad_seed_refused(seed: object) -> None:
+    with pytest.raises(ParameterError, match="seed"):
+        hubench.make_scene("standard", seed=seed, **CI)  # type: ignore[arg-type]
 
 
 def test_unknown_knob_refused_with_suggestion() -> None:

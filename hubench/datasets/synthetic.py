@@ -163,10 +163,9 @@ def generate(seed: int, *, name: str = "synthetic", **knobs: Any) -> Scene:
         ``Y = A @ E + N`` with ``A (H*W, p)``, ``E (p, n_bands)``; ``weak`` flags the weak
         and rare endmembers; ``params`` holds every resolved knob (JSON-serialisable).
     """
-    try:
-        seed = int(seed)
-    except (TypeError, ValueError):
-        raise ParameterError(f"seed: expected an integer, got {seed!r}") from None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ParameterError(f"seed: expected a non-negative integer, got {seed!r}")
+    seed = int(seed)
     params = SyntheticParams.from_knobs(**knobs)
     candidates = pruned_indices(params.n_bands, params.min_angle_deg)
     params.check_library(len(candidates))

@@ -122,6 +122,8 @@ class SyntheticParams:
         raw = {**asdict(cls()), **knobs}
         p = _integer("n_endmembers", raw["n_endmembers"], 2)
         try:
+            if isinstance(raw["image_shape"], str):
+                raise TypeError
             shape = tuple(_integer("image_shape", s, 1) for s in raw["image_shape"])
         except TypeError:
             raise ParameterError(f"image_shape: expected (H, W), got {raw['image_shape']!r}") from None
