@@ -10,7 +10,8 @@ from hubench.solvers.simplex_ls import (
     fcls,
     fcls_gram,
     kkt_residual,
+    kkt_residual_gram,
     project_simplex,
 )
 
-__all__ = ["SimplexLSResult", "fcls", "fcls_gram", "kkt_residual", "project_simplex"]
+__all__ = ["SimplexLSResult", "fcls", "fcls_gram", "kkt_residual", "kkt_residual_gram", "project_simplex"]

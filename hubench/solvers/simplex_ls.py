@@ -286,12 +286,16 @@ def kkt_residual(E: np.ndarray, Y: np.ndarray, A: np.ndarray) -> np.ndarray:
     (n_pixels,) residuals.
     """
     E, Y = _check_inputs(E, Y)
+    return kkt_residual_gram(E @ E.T, Y @ E.T, A)
+
+
+def kkt_residual_gram(G: np.ndarray, B: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """:func:`kkt_residual` from ``G = E @ E.T`` (p, p) and ``B = Y @ E.T`` (n_pixels, p)."""
     A = np.asarray(A, dtype=np.float64)
-    if A.shape != (Y.shape[0], E.shape[0]):
-        raise ValidationError(f"A: expected shape {(Y.shape[0], E.shape[0])}, got {A.shape}")
-    G = E @ E.T
+    if A.shape != B.shape:
+        raise ValidationError(f"A: expected shape {B.shape}, got {A.shape}")
     scale = _scale(G)
-    step = (A @ G - Y @ E.T) / scale
+    step = (A @ G - B) / scale
     natural = np.abs(A - project_simplex(A - step)).max(axis=1)
     natural /= 1.0 + np.abs(step).max(axis=1)
     primal = np.maximum(-A.min(axis=1), np.abs(A.sum(axis=1) - 1.0))
