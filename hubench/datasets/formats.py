@@ -266,6 +266,7 @@ def load_scene(
     names_key: str | None = None,
     wavelengths_key: str | None = None,
     weak: Sequence[int | str] | None = None,
+    references_normalised: bool | None = None,
     name: str | None = None,
     seed: int | None = None,
 ) -> Scene:
@@ -295,6 +296,9 @@ def load_scene(
         Variables holding endmember names and band wavelengths (nm).
     weak : sequence of int or str, optional
         Weak endmembers by index or name; default: the rule of docs/design.md.
+    references_normalised : bool, optional
+        Whether E was scaled per endmember (then the weak rule rescales it by NNLS);
+        default: detected (every endmember peaks at 1 within 1%).
     name : str, optional
         Scene name; default the file's stem.
 
@@ -308,7 +312,7 @@ def load_scene(
     if layout == "auto":
         layout = "hysupp" if all(k in arrays for k in HYSUPP_KEYS) else "generic"
     if layout == "hysupp":
-        return _load_hysupp(p, arrays, weak=weak, name=name, seed=seed)
+        return _load_hysupp(p, arrays, weak=weak, name=name, seed=seed, normalised=references_normalised)
     if layout != "generic":
         raise DataError(f"layout must be 'auto', 'hysupp' or 'generic', got {layout!r}")
     Y, cube_shape = _orient_y(numeric(_get(arrays, y_key, p), y_key, p), y_axes, p)
@@ -340,13 +344,13 @@ def load_scene(
     }
     return scene_from_arrays(
         Y, A, E, shape, name=name or p.stem, source=str(p), params=params, seed=seed,
-        wavelengths=wl, endmember_names=names, weak=weak,
+        wavelengths=wl, endmember_names=names, weak=weak, normalised=references_normalised,
     )
 
 
 def _load_hysupp(
     p: Path, arrays: dict[str, Any], *, weak: Sequence[int | str] | None, name: str | None,
-    seed: int | None,
+    seed: int | None, normalised: bool | None,
 ) -> Scene:
     H, W, n_end, L = (_scalar_int(arrays, k, p) for k in ("H", "W", "p", "L"))
     N = _scalar_int(arrays, "N", p) if "N" in arrays else H * W
@@ -365,5 +369,5 @@ def _load_hysupp(
     params = {"path": str(p), "sha256": sha256_file(p), "layout": "hysupp"}
     return scene_from_arrays(
         got["Y"].T, got["A"].T, got["E"].T, (H, W), name=name or p.stem, source=str(p),
-        params=params, seed=seed, endmember_names=names, weak=weak,
+        params=params, seed=seed, endmember_names=names, weak=weak, normalised=normalised,
     )

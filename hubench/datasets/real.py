@@ -165,6 +165,7 @@ def file_scene(
     names_key: str | None = None,
     wavelengths_key: str | None = None,
     weak: Sequence[int | str] | None = None,
+    references_normalised: bool | None = None,
 ) -> Scene:
     """Any file :func:`hubench.datasets.formats.load_scene` reads; options as there."""
     if path is None:
@@ -173,5 +174,5 @@ def file_scene(
         path, layout=layout, y_key=y_key, a_key=a_key, e_key=e_key, y_axes=y_axes,
         a_axes=a_axes, e_axes=e_axes, image_shape=image_shape, pixel_order=pixel_order,
         y_divisor=y_divisor, names_key=names_key, wavelengths_key=wavelengths_key,
-        weak=weak, seed=seed,
+        weak=weak, references_normalised=references_normalised, seed=seed,
     )
