@@ -61,7 +61,9 @@ def convert(source: Path) -> dict[str, np.ndarray]:
     valid = np.all(np.isfinite(spectra) & (spectra > FILL_THRESHOLD), axis=0)
     lo, hi = WATER_BANDS_NM[:, :1], WATER_BANDS_NM[:, 1:]
     water = np.any((wavelengths_nm >= lo) & (wavelengths_nm <= hi), axis=0)
-    keep = valid & ~water
+    # Channel rows whose channel number is the fill value (16 channels, 2359-2508 nm)
+    # have no AVIRIS channel identity: they are dropped, as the library's users do.
+    keep = valid & ~water & (channel >= 0)
 
     names = [bytes(row).decode("latin-1").strip(" \x00\n\r\t") for row in names_raw[N_HEADER_COLUMNS:]]
     spectra32 = spectra.astype(np.float32)

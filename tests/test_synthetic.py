@@ -48,7 +48,7 @@ def test_simplex_and_records(name: str, profile: str) -> None:
 def test_profiles_sizes() -> None:
     assert hubench.make_scene("standard", seed=0, profile="ci").Y.shape == (256, 60)
     assert hubench.make_scene("standard", seed=0).Y.shape == (2500, 99)
-    assert hubench.make_scene("standard", seed=0, profile="full").Y.shape == (10000, 198)
+    assert hubench.make_scene("standard", seed=0, profile="full").Y.shape == (10000, 182)
 
 
 @pytest.mark.parametrize("noise", ["white", "colored"])

@@ -36,7 +36,7 @@ def library_angles() -> np.ndarray:
 
 def test_loader_shapes_sorted_and_clean() -> None:
     lib = load_usgs()
-    assert lib.spectra.shape == (498, 198)
+    assert lib.spectra.shape == (498, 182)
     assert lib.spectra.dtype == np.float64
     assert len(lib.names) == 498 and len(set(lib.names)) == 498
     assert all(n == n.strip() and n for n in lib.names)
@@ -45,7 +45,8 @@ def test_loader_shapes_sorted_and_clean() -> None:
     assert lib.spectra.min() > 0.004 and lib.spectra.max() < 1.02  # no -1.23e34 fill
     for lo, hi in WATER:
         assert not np.any((lib.wavelengths >= lo) & (lib.wavelengths <= hi))
-    assert 380 < lib.wavelengths[0] < 390 and 2500 < lib.wavelengths[-1] < 2510
+    assert 380 < lib.wavelengths[0] < 390 and 2340 < lib.wavelengths[-1] < 2355
+    assert np.all(lib.channels >= 0)  # fill-valued channel rows dropped
 
 
 def test_loader_full_grid_and_cache() -> None:
@@ -56,7 +57,7 @@ def test_loader_full_grid_and_cache() -> None:
     with pytest.raises(ValueError):
         load_usgs().spectra[0, 0] = 1.0  # shared cached arrays are read-only
     kept = np.isin(full.wavelengths, load_usgs().wavelengths)
-    assert kept.sum() == 198
+    assert kept.sum() == 182
     np.testing.assert_array_equal(full.spectra[:, kept], load_usgs().spectra)
 
 
@@ -120,11 +121,11 @@ def test_pruning_on_resampled_grid() -> None:
     assert angles[~np.eye(len(kept), dtype=bool)].min() >= 10.0 - 1e-9
 
 
-@pytest.mark.parametrize("n_bands", [2, 7, 60, 99, 198])
+@pytest.mark.parametrize("n_bands", [2, 7, 60, 91, 182])
 def test_band_average_matrix(n_bands: int) -> None:
     lib = load_usgs()
     R = band_average_matrix(lib.wavelengths, lib.water_bands, n_bands)
-    assert R.shape == (198, n_bands)
+    assert R.shape == (182, n_bands)
     np.testing.assert_allclose(R.sum(axis=0), 1.0)
     assert np.all((R > 0).sum(axis=1) <= 1)  # every channel in at most one band
     segment = np.sum(lib.wavelengths[:, None] > lib.water_bands[None, :, 1], axis=1)
@@ -133,8 +134,8 @@ def test_band_average_matrix(n_bands: int) -> None:
     spectra, wavelengths = library_on_grid(n_bands)
     assert spectra.shape == (498, n_bands)
     assert np.all(np.diff(wavelengths) > 0)
-    if n_bands == 198:
-        np.testing.assert_array_equal(R, np.eye(198))
+    if n_bands == 182:
+        np.testing.assert_array_equal(R, np.eye(182))
     if n_bands == 99:  # each band is the mean of two adjacent channels
         np.testing.assert_allclose(spectra[:, 0], lib.spectra[:, :2].mean(axis=1))
 

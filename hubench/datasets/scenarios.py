@@ -4,7 +4,7 @@ Each scenario accepts every knob of :class:`~hubench.datasets.synthetic_params.S
 (the registry reads them from the builder's signature, so a misspelt knob is refused);
 only its defaults differ. Profiles: ``ci`` is tiny (16 x 16 pixels, 60 bands), ``quick``
 is the defaults (50 x 50 pixels, 99 bands, 5 endmembers, 30 dB), ``full`` is 100 x 100
-pixels on all 198 water-free bands.
+pixels on all 182 clean bands.
 
 Adding a scenario is one call to :func:`_register` below.
 """
@@ -23,7 +23,7 @@ from hubench.scene import Scene
 PRESETS: dict[str, dict[str, Any]] = {
     "ci": {"image_shape": (16, 16), "n_bands": 60, "snr_db": 30.0},
     "quick": {},
-    "full": {"image_shape": (100, 100), "n_bands": 198},
+    "full": {"image_shape": (100, 100), "n_bands": 182},
 }
 
 _DEFAULTS = SyntheticParams()

@@ -16,7 +16,7 @@ from hubench.errors import ParameterError, suggest
 
 NOISE_KINDS = ("white", "colored")
 ABUNDANCE_KINDS = ("dirichlet", "spatial")
-LIBRARY_BANDS = 198  # USGS channels left once the water-absorption bands are dropped
+LIBRARY_BANDS = 182  # USGS channels left once fill-valued rows and water bands are dropped
 
 
 def _number(name: str, value: Any) -> float:
@@ -74,7 +74,7 @@ class SyntheticParams:
     """Every knob of a synthetic scene (docs/design.md, "Synthetic scenarios").
 
     Sizes: ``n_endmembers``, ``image_shape`` (H, W), ``n_bands`` (band-averaged from the
-    198 water-free USGS channels). Noise: ``snr_db`` (``inf`` = none), ``noise`` white or
+    182 clean USGS channels). Noise: ``snr_db`` (``inf`` = none), ``noise`` white or
     colored, ``noise_width`` (bell width as a fraction of ``n_bands``). Abundances:
     ``abundance`` dirichlet (``alpha``) or spatial (``length_scale`` pixels, softmax
     ``temperature``); ``max_purity`` ceiling; ``n_pure`` pure pixels per endmember that

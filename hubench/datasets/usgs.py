@@ -3,7 +3,8 @@
 The package file ``data/usgs_1995.npz`` is written by ``scripts/convert_usgs.py`` from
 ``USGS_1995_Library.mat`` (public domain; provenance in ``docs/data.md``). Its channels
 are sorted by wavelength; the loader drops the water-absorption bands (1350-1450 nm and
-1800-1960 nm, 26 channels) unless told otherwise, leaving 198 channels.
+1800-1960 nm, 26 channels) and the 16 channel rows whose channel number is the
+source's fill value (2359-2508 nm) unless told otherwise, leaving 182 channels.
 
 :func:`prune_library` keeps a subset of spectra that are pairwise at least a given
 spectral angle apart, so that sampled endmembers are distinguishable.
@@ -73,7 +74,7 @@ def load_usgs(drop_water_bands: bool = True) -> UsgsLibrary:
     Parameters
     ----------
     drop_water_bands : bool
-        Drop the water-absorption channels (198 of 224 channels remain). With False,
+        Drop the water-absorption channels and the fill-valued channel rows (182 of 224 channels remain). With False,
         the full sorted 224-channel grid is returned.
 
     Raises
