@@ -16,6 +16,7 @@ from hubench.datasets.base import (
     make_scene,
     register_scenario,
 )
+from hubench.datasets.formats import load_scene
 
 
 def _import_scenario_modules() -> None:
@@ -26,4 +27,4 @@ def _import_scenario_modules() -> None:
 
 _import_scenario_modules()
 
-__all__ = ["SCENARIOS", "ScenarioSpec", "list_scenarios", "make_scene", "register_scenario"]
+__all__ = ["SCENARIOS", "ScenarioSpec", "list_scenarios", "load_scene", "make_scene", "register_scenario"]
