@@ -195,3 +195,85 @@ def test_bad_baseline_files(tmp_path) -> None:
     )
     with pytest.raises(DataError, match="not numeric"):
         read_baseline(bad)
+
+
+# ---- end to end: `hubench check` through the real runner, with a test-only method --------
+PLUGIN = '''
+"""Test-only method for tests/test_check.py: successive projections + clipped least squares."""
+import numpy as np
+
+from hubench.methods import Method, register_method
+from hubench.scene import Estimate
+
+
+@register_method
+class CheckToy(Method):
+    name = "check-toy"
+    task = "blind"
+    description = "test-only: SPA endmembers, clipped least-squares abundances"
+
+    def __init__(self, *, random_state=None):
+        self.random_state = random_state
+
+    def _fit(self, observation):
+        Y = observation.Y
+        residual = Y.copy()
+        picks = []
+        for _ in range(observation.n_endmembers):
+            k = int(np.argmax((residual ** 2).sum(axis=1)))
+            picks.append(k)
+            u = residual[k] / np.linalg.norm(residual[k])
+            residual = residual - np.outer(residual @ u, u)
+        E = Y[picks]
+        A = np.clip(np.linalg.lstsq(E.T, Y.T, rcond=None)[0].T, 0.0, None)
+        A = A / np.maximum(A.sum(axis=1, keepdims=True), 1e-12)
+        return Estimate(A=A, E=E)
+'''
+
+
+@pytest.fixture
+def toy_plugin(tmp_path, monkeypatch):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "hubench_check_toy.py").write_text(PLUGIN)
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.setenv("PYTHONPATH", str(folder))
+    monkeypatch.setenv("HUBENCH_PLUGINS", "hubench_check_toy")
+    yield tmp_path
+    from hubench.methods import METHODS
+
+    METHODS.remove("check-toy")
+
+
+@pytest.mark.slow
+def test_check_cli_passes_on_fresh_baseline_and_fails_on_degraded(toy_plugin, capsys) -> None:
+    from hubench.cli import main
+
+    baseline = toy_plugin / "ci-baseline.csv"
+    store = str(toy_plugin / "store.sqlite")
+    args = ["check", "--methods", "check-toy", "--baseline", str(baseline)]
+    assert main([*args, "--write", "--store", store]) == 0
+    written = read_baseline(baseline)
+    assert len(written) == 8 and set(written["status"]) == {"ok"}
+    assert set(written["scenario"]) == {"standard", "rare", "weak", "no-pure-pixels"}
+    assert "wrote" in capsys.readouterr().out
+    # a fresh run into a temporary store reproduces the baseline exactly
+    assert main(args) == 0
+    assert "no regression" in capsys.readouterr().out
+    # a baseline better than what the method achieves -> exit 1 and a table
+    degraded = written.copy()
+    degraded.loc[degraded["scenario"] == "weak", "armse"] -= 0.01
+    degraded.to_csv(baseline, index=False)
+    assert main([*args, "--store", store]) == 1
+    out = capsys.readouterr().out
+    assert out.count("worse than tolerance") == 2 and "armse" in out
+    assert "2 regression(s)" in out
+
+
+def test_check_cli_bad_input(tmp_path, capsys) -> None:
+    from hubench.cli import main
+
+    assert main(["check", "--baseline", str(tmp_path / "none.csv")]) == 2
+    assert "--write" in capsys.readouterr().err
+    assert main(["check", "--baseline", "x.csv", "--jobs", "0"]) == 2
+    assert not (tmp_path / "none.csv").exists()

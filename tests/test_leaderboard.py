@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hubench.cli import main
 from hubench.errors import HubenchError, UnknownNameError
 from hubench.report.leaderboard import (
     format_mean_std,
@@ -31,7 +32,7 @@ def cell(method: str, scenario: str, snr: float, seed: int, **values: object) ->
         "key": f"{method}-{scenario}-{snr}-{seed}",
         "method": method,
         "method_version": "1",
-        "method_params": json.dumps({"random_state": 0}),
+        "method_params": json.dumps({"random_state": seed, "tol": 1e-6}),
         "profile": "quick",
         "scenario": scenario,
         "scenario_kind": "synthetic",
@@ -250,3 +251,81 @@ def test_write_text_atomic(tmp_path) -> None:
     blocker.write_text("x")
     with pytest.raises(HubenchError, match="cannot write"):
         write_text_atomic(blocker / "board.md", "x")
+
+
+# ---- the command line --------------------------------------------------------------
+METRIC_NAMES = ("armse", "msad", "weak_recall")
+
+
+@pytest.fixture
+def store_path(tmp_path):
+    """A real results store holding the cells of :func:`grid_frame`."""
+    from hubench.harness.grid import Cell
+    from hubench.harness.store import ResultStore
+
+    path = tmp_path / "results.sqlite"
+    frame = grid_frame()
+    with ResultStore(path) as store:
+        for r in frame.to_dict("records"):
+            cell_ = Cell(
+                key=r["key"], method=r["method"], method_version="1",
+                method_params=json.loads(r["method_params"]), task="blind",
+                scenario=r["scenario"], scenario_kind="synthetic",
+                scenario_params=json.loads(r["scenario_params"]), snr_db=r["snr_db"],
+                seed=r["seed"], profile="quick",
+            )  # fmt: skip
+            outcome = {
+                "status": r["status"], "metrics": {m: r[m] for m in METRIC_NAMES},
+                "fit_seconds": r["fit_seconds"], "peak_mem_mb": 1.0, "device": "cpu",
+                "started_at": r["started_at"], "finished_at": r["finished_at"],
+            }  # fmt: skip
+            store.put(cell_, outcome, {k: r[k] for k in ("hubench_version", "git_commit", "host")})
+    return path, frame
+
+
+def test_cli_markdown_and_csv(store_path, tmp_path, capsys) -> None:
+    path, frame = store_path
+    assert main(["leaderboard", "--store", str(path), "--metrics", "armse,msad"]) == 0
+    tables = parse_markdown_tables(capsys.readouterr().out)
+    assert set(tables) == {"standard", "weak"}
+    assert list(tables["weak"].columns) == [
+        "method", "rank", "armse @ 10 dB", "armse @ 30 dB", "msad @ 10 dB", "msad @ 30 dB", "failed"
+    ]  # fmt: skip
+    out = tmp_path / "board" / "lb.csv"
+    assert (
+        main(["leaderboard", "--store", str(path), "--output", str(out), "--scenarios", "weak"])
+        == 0
+    )
+    csv = pd.read_csv(out)
+    assert set(csv["scenario"]) == {"weak"}
+    assert set(csv["metric"]) == {"armse", "msad", "weak_recall", "fit_seconds"}
+    got = csv[(csv.method == "gamma") & (csv.metric == "msad") & (csv.snr_db == 10)]["mean"].item()
+    want = frame[(frame.scenario == "weak") & (frame.method == "gamma") & (frame.snr_db == 10)][
+        "msad"
+    ].mean()
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_cli_bad_input_exit_2_and_writes_nothing(store_path, tmp_path, capsys) -> None:
+    path, _ = store_path
+    out = tmp_path / "lb.md"
+    cases = [
+        (["--store", str(tmp_path / "absent.sqlite")], "no results store"),
+        (["--store", str(path), "--metrics", "armsee"], "did you mean 'armse'"),
+        (["--store", str(path), "--scenarios", "wek"], "did you mean 'weak'"),
+        (["--store", str(path), "--metrics", "armse,,msad"], "empty item"),
+        (["--store", str(path), "--format", "pdf"], "invalid choice"),
+    ]
+    for extra, message in cases:
+        assert exit_code(["leaderboard", *extra, "--output", str(out)]) == 2, extra
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists() and not (tmp_path / "absent.sqlite").exists()
+
+
+def exit_code(argv: list[str]) -> int:
+    """``main(argv)``, counting argparse's ``SystemExit`` as a return."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)

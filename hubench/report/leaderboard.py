@@ -42,6 +42,7 @@ DEFAULT_METRICS = (
 )  # fmt: skip
 CSV_COLUMNS = ("scenario", "method", "snr_db", "metric", "mean", "std", "n")
 _IGNORED_SCENARIO_KEYS = ("snr_db", "seed")
+_IGNORED_METHOD_KEYS = ("random_state",)  # the harness sets it to the cell's seed
 
 
 # ---- labels -------------------------------------------------------------------------
@@ -82,7 +83,8 @@ def variant_labels(names: pd.Series, params: pd.Series) -> pd.Series:
 def labelled(frame: pd.DataFrame) -> pd.DataFrame:
     """Copy of ``frame`` with ``scenario_label`` and ``method_label`` columns.
 
-    Method variants (version or parameters) are told apart within each scenario table.
+    Method variants (version or parameters other than ``random_state``, which the
+    harness sets to the seed) are told apart within each scenario table.
     """
     out = frame.copy()
     scen_params = [
@@ -94,7 +96,13 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
     out["scenario_label"] = variant_labels(out["scenario"], pd.Series(scen_params, index=out.index))
     method_params = pd.Series(
         [
-            json.dumps({**_params(p), "version": v}, default=str)
+            json.dumps(
+                {
+                    **{k: x for k, x in _params(p).items() if k not in _IGNORED_METHOD_KEYS},
+                    "version": v,
+                },
+                default=str,
+            )
             for p, v in zip(out["method_params"], out["method_version"], strict=True)
         ],
         index=out.index,

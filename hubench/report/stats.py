@@ -19,7 +19,7 @@ from hubench.errors import HubenchError, UnknownNameError, suggest
 #: Columns of the results frame that are not metrics (``ResultStore.to_frame()``).
 CELL_COLUMNS = (
     "key", "method", "method_version", "method_params", "profile", "scenario",
-    "scenario_kind", "scenario_params", "snr_db", "seed", "status", "reason",
+    "scenario_kind", "scenario_params", "snr_db", "seed", "status", "reason", "alignment",
     "fit_seconds", "peak_mem_mb", "device", "hubench_version", "git_commit",
     "python_version", "numpy_version", "torch_version", "host", "started_at", "finished_at",
 )  # fmt: skip

@@ -1,0 +1,79 @@
+"""``hubench leaderboard``: Markdown or CSV tables generated from the results store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hubench.errors import ParameterError, StoreError
+
+NAME = "leaderboard"
+HELP = "tabulate the results store: one table per scenario, mean ± std over seeds, best in bold"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from hubench.harness.store import DEFAULT_STORE
+    from hubench.report.leaderboard import DEFAULT_METRICS
+
+    parser.add_argument(
+        "--store", default=DEFAULT_STORE, help=f"results database (default: {DEFAULT_STORE})"
+    )
+    parser.add_argument("--format", choices=("md", "csv"), default=None,
+                        help="Markdown tables or the tidy long CSV (default: from the --output "
+                             "suffix, else md)")  # fmt: skip
+    parser.add_argument("--output", default=None, help="write here (atomically) instead of stdout")
+    parser.add_argument(
+        "--metrics",
+        default=None,
+        help=f"comma-separated metric columns (default: {','.join(DEFAULT_METRICS)})",
+    )
+    parser.add_argument(
+        "--scenarios", default=None, help="comma-separated scenarios (default: all stored)"
+    )
+    parser.add_argument(
+        "--profile", default=None, help="only cells run with this profile (default: all)"
+    )
+    parser.add_argument(
+        "--title", default="hubench leaderboard", help="heading of the Markdown page"
+    )
+
+
+def _names(text: str | None, what: str) -> list[str] | None:
+    if text is None:
+        return None
+    items = [item.strip() for item in text.split(",")]
+    if not all(items):
+        raise ParameterError(f"{what}: empty item in {text!r}; separate names with single commas")
+    return items
+
+
+def run(args: argparse.Namespace) -> int:
+    from hubench.harness.store import ResultStore
+    from hubench.report.leaderboard import render_csv, render_markdown, select, write_text_atomic
+
+    metrics = _names(args.metrics, "--metrics")
+    scenarios = _names(args.scenarios, "--scenarios")
+    fmt = args.format
+    if fmt is None:
+        fmt = "csv" if args.output and Path(args.output).suffix.lower() == ".csv" else "md"
+    store = Path(args.store)
+    if not store.is_file():
+        raise StoreError(
+            f"--store: no results store at {store}; run `hubench run` first or pass --store"
+        )
+    with ResultStore(store) as opened:
+        frame = opened.to_frame()
+    frame = select(frame, scenarios=scenarios, profile=args.profile)
+    if fmt == "csv":
+        text = render_csv(frame, metrics=metrics)
+    else:
+        text = render_markdown(frame, metrics=metrics, title=args.title, source=str(args.store))
+    if args.output:
+        target = write_text_atomic(args.output, text)
+        sys.stderr.write(
+            f"wrote {target} ({frame['scenario'].nunique()} scenarios, {len(frame)} cells)\n"
+        )
+    else:
+        sys.stdout.write(text)
+    return 0
