@@ -7,6 +7,7 @@ import math
 import pandas as pd
 import pytest
 
+from hubench.cli.check_cmd import regression_table, summary_line
 from hubench.errors import DataError
 from hubench.harness.check import (
     DETERMINISTIC,
@@ -16,8 +17,6 @@ from hubench.harness.check import (
     baseline_frame,
     compare,
     read_baseline,
-    regression_table,
-    summary_line,
 )
 
 

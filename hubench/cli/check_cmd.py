@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from tabulate import tabulate
 
 from hubench.errors import ParameterError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from hubench.harness.check import CheckReport, Finding
 
 NAME = "check"
 HELP = "re-run the CI profile and fail when a metric got worse than the baseline's tolerance"
@@ -61,7 +67,7 @@ def _write(args: argparse.Namespace, frame: pd.DataFrame, requested: set[str]) -
 
 
 def run(args: argparse.Namespace) -> int:
-    from hubench.harness.check import compare, read_baseline, regression_table, run_ci, summary_line
+    from hubench.harness.check import compare, read_baseline, run_ci
 
     if args.jobs < 1:
         raise ParameterError(f"--jobs: needs at least one worker, got {args.jobs}")
@@ -84,3 +90,60 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(regression_table(report.regressions) + "\n\n")
     sys.stdout.write(summary_line(report, args.baseline) + "\n")
     return 0 if report.ok else 1
+
+
+# ---- printing -----------------------------------------------------------------------
+def _num(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "nan" if math.isnan(value) else f"{value:.6g}"
+    return str(value)
+
+
+def regression_table(findings: list[Finding]) -> str:
+    """A tabulate table of findings: what moved, by how much, and what was allowed."""
+    rows = []
+    for f in findings:
+        change = ""
+        if (
+            isinstance(f.baseline, float)
+            and isinstance(f.current, float)
+            and np.isfinite(f.baseline)
+            and np.isfinite(f.current)
+        ):
+            change = f"{f.current - f.baseline:+.3g}"
+        rows.append([
+            f.method, f.scenario, "" if math.isnan(f.snr_db) else f"{f.snr_db:g}",
+            "" if f.seed is None else f.seed, f.metric, _num(f.baseline), _num(f.current),
+            change, "" if f.allowed is None else f"{f.allowed:.3g}", f.problem,
+        ])  # fmt: skip
+    headers = [
+        "method",
+        "scenario",
+        "snr_db",
+        "seed",
+        "metric",
+        "baseline",
+        "now",
+        "change",
+        "allowed",
+        "problem",
+    ]
+    return str(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True))
+
+
+def summary_line(report: CheckReport, baseline: str) -> str:
+    """One line: the verdict and the counts."""
+    verdict = "no regression" if report.ok else f"{len(report.regressions)} regression(s)"
+    parts = [
+        f"{report.cells_compared} cells and {report.values_compared} values compared",
+        f"{len(report.improved)} improved beyond tolerance",
+        f"{len(report.new_cells)} new cells",
+    ]
+    if report.still_failing:
+        parts.append(f"{report.still_failing} cells failing as in the baseline")
+    if report.skipped_methods:
+        parts.append(
+            "skipped: "
+            + "; ".join(f"{m} ({why})" for m, why in sorted(report.skipped_methods.items()))
+        )
+    return f"hubench check: {verdict} against {baseline} (" + ", ".join(parts) + ")"

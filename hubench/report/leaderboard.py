@@ -14,7 +14,6 @@ the same store gives the same bytes.
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
 import tempfile
@@ -26,137 +25,18 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from hubench.errors import HubenchError, UnknownNameError, suggest
+from hubench.errors import HubenchError
+from hubench.report.frame import DEFAULT_METRICS, labelled, resolve_metrics, select, variant_labels
 from hubench.report.stats import (
     COST_METRICS,
     best_mask,
     column_ranks,
     mean_std,
-    metric_columns,
     metric_unit,
     require_direction,
 )
 
-DEFAULT_METRICS = (
-    "armse", "msad", "weak_recall", "weak_f1", "weak_ap", "weak_em_recall", "fit_seconds",
-)  # fmt: skip
 CSV_COLUMNS = ("scenario", "method", "snr_db", "metric", "mean", "std", "n")
-_IGNORED_SCENARIO_KEYS = ("snr_db", "seed")
-_IGNORED_METHOD_KEYS = ("random_state",)  # the harness sets it to the cell's seed
-
-
-# ---- labels -------------------------------------------------------------------------
-def _params(text: Any) -> dict[str, Any]:
-    if not isinstance(text, str) or not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        return {"params": text}
-    return value if isinstance(value, dict) else {"params": value}
-
-
-def variant_labels(names: pd.Series, params: pd.Series) -> pd.Series:
-    """``name`` when a name has one parameter set in the frame, else ``name[k=v,...]``.
-
-    Only the keys whose values differ between the variants of a name are shown.
-    """
-    parsed = [_params(p) for p in params]
-    canon = [json.dumps(p, sort_keys=True, default=str) for p in parsed]
-    labels = list(names.astype(str))
-    by_name: dict[str, set[str]] = {}
-    for name, c in zip(labels, canon, strict=True):
-        by_name.setdefault(name, set()).add(c)
-    for name, variants in by_name.items():
-        if len(variants) < 2:
-            continue
-        dicts = [json.loads(v) for v in variants]
-        keys = sorted({k for d in dicts for k in d})
-        differing = [k for k in keys if len({json.dumps(d.get(k), default=str) for d in dicts}) > 1]
-        for i, (n, p) in enumerate(zip(labels, parsed, strict=True)):
-            if n == name:
-                inner = ",".join(f"{k}={p.get(k)!s}" for k in differing)
-                labels[i] = f"{name}[{inner}]"
-    return pd.Series(labels, index=names.index)
-
-
-def labelled(frame: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``frame`` with ``scenario_label`` and ``method_label`` columns.
-
-    Method variants (version or parameters other than ``random_state``, which the
-    harness sets to the seed) are told apart within each scenario table.
-    """
-    out = frame.copy()
-    scen_params = [
-        json.dumps(
-            {k: v for k, v in _params(p).items() if k not in _IGNORED_SCENARIO_KEYS}, default=str
-        )
-        for p in out["scenario_params"]
-    ]
-    out["scenario_label"] = variant_labels(out["scenario"], pd.Series(scen_params, index=out.index))
-    method_params = pd.Series(
-        [
-            json.dumps(
-                {
-                    **{k: x for k, x in _params(p).items() if k not in _IGNORED_METHOD_KEYS},
-                    "version": v,
-                },
-                default=str,
-            )
-            for p, v in zip(out["method_params"], out["method_version"], strict=True)
-        ],
-        index=out.index,
-    )
-    out["method_label"] = out["method"].astype(str)
-    for _, group in out.groupby("scenario_label"):
-        out.loc[group.index, "method_label"] = variant_labels(
-            group["method"], method_params[group.index]
-        )
-    return out
-
-
-# ---- selection ----------------------------------------------------------------------
-def select(
-    frame: pd.DataFrame,
-    *,
-    scenarios: Sequence[str] | None = None,
-    profile: str | None = None,
-) -> pd.DataFrame:
-    """Rows of the given scenarios (names as stored) and profile; unknown names raise."""
-    if frame.empty:
-        raise HubenchError("the store holds no results; run `hubench run` first")
-    out = frame
-    if profile is not None:
-        known = sorted(out["profile"].dropna().unique())
-        if profile not in known:
-            raise UnknownNameError(
-                f"no results with profile {profile!r}{suggest(profile, known)}; profiles in the store: {', '.join(known)}"
-            )
-        out = out[out["profile"] == profile]
-    if scenarios:
-        known = sorted(out["scenario"].unique())
-        for name in scenarios:
-            if name not in known:
-                raise UnknownNameError(
-                    f"no results for scenario {name!r}{suggest(name, known)}; scenarios in the store: {', '.join(known)}"
-                )
-        out = out[out["scenario"].isin(list(scenarios))]
-    return out
-
-
-def resolve_metrics(frame: pd.DataFrame, metrics: Sequence[str] | None) -> list[str]:
-    """The metric columns to show: the defaults present in the frame, or exactly ``metrics``."""
-    present = [*metric_columns(frame), *(c for c in COST_METRICS if c in frame.columns)]
-    if metrics is None:
-        return [m for m in DEFAULT_METRICS if m in present]
-    for name in metrics:
-        if name not in present:
-            raise UnknownNameError(
-                f"metric {name!r} is not in the store{suggest(name, present)}; "
-                f"available: {', '.join(present)}"
-            )
-        require_direction(name, present)
-    return list(metrics)
 
 
 # ---- summary ------------------------------------------------------------------------
