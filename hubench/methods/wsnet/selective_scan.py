@@ -110,7 +110,7 @@ def selective_scan(
         raise ValidationError(f"u and delta: expected equal shapes (batch, dim, L), got {tuple(u.shape)} and {tuple(delta.shape)}")
     dtype_in = u.dtype
     dtype = torch.float64 if dtype_in == torch.float64 else torch.float32
-    batch, dim, length = u.shape
+    dim = u.shape[1]
     u, delta, A = u.to(dtype), delta.to(dtype), A.to(dtype)
     if delta_bias is not None:
         delta = delta + delta_bias.to(dtype)[:, None]
