@@ -121,7 +121,7 @@ class DEQUnmix(DeepMethod):
         grad_clip: float | None = 1.0,
         hidden: int = 32,
         n_superpixels: int | None = None,
-        compactness: float = 0.1,
+        compactness: float = 10.0,
         prox_pixel_weight: float = 0.8,
         patience: int = 0,
         min_delta: float = 0.0,
