@@ -90,15 +90,24 @@ def _scale(G: np.ndarray) -> float:
 
 
 def _solve_stack(K: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Solve the symmetric systems ``K[i] x[i] = rhs[i]``; minimum-norm if any is singular."""
+    """Solve the symmetric systems ``K[i] x[i] = rhs[i]`` (m, k, k) x (m, k).
+
+    LU first; a system whose residual exceeds ``1e-12 (1 + |rhs|)`` is (numerically)
+    singular, which happens with duplicate or affinely dependent endmembers, and gets
+    the minimum-norm solution from the pseudo-inverse instead (its KKT system is
+    consistent, so that solution is still a minimiser).
+    """
     try:
         x = np.linalg.solve(K, rhs[..., None])[..., 0]
-        if np.all(np.isfinite(x)):
-            return x
     except np.linalg.LinAlgError:
-        pass
-    # Singular systems (duplicate endmembers): the minimum-norm solution is still optimal.
-    return np.einsum("nij,nj->ni", np.linalg.pinv(K, hermitian=True), rhs)
+        x = np.full_like(rhs, np.nan)
+    with np.errstate(invalid="ignore", over="ignore"):
+        residual = np.abs(np.einsum("nij,nj->ni", K, x) - rhs).max(axis=1)
+    bad = ~(residual <= 1e-12 * (1.0 + np.abs(rhs).max(axis=1)))
+    if bad.any():
+        Kp = np.linalg.pinv(K[bad], hermitian=True)
+        x[bad] = np.einsum("nij,nj->ni", Kp, rhs[bad])
+    return x
 
 
 def _pattern_operators(G: np.ndarray, masks: np.ndarray) -> np.ndarray:
