@@ -50,10 +50,11 @@ class VCAResult:
 
 def estimate_snr(P_y: float, P_x: float, p: int, n_bands: int) -> float:
     """The VCA SNR estimate in dB from the data power ``P_y`` and the power ``P_x`` kept
-    by the top-p principal subspace; +inf without noise, -inf when noise dominates."""
+    by the top-p principal subspace; +inf without noise (a residual power at rounding
+    level, below 1e-12 of the data power, counts as none), -inf when noise dominates."""
     signal = P_x - p / n_bands * P_y
     noise = P_y - P_x
-    if noise <= 0.0:
+    if noise <= 1e-12 * P_y:
         return float("inf")
     if signal <= 0.0:
         return float("-inf")
