@@ -1,0 +1,150 @@
+"""Figures from a results store: what ``hubench plot`` and ``hubench report`` draw.
+
+Per scenario (all stored ones, or the one asked for):
+
+(a) ``<scenario>_abundances_<snr>_seed<N>``: abundance maps, truth row then one row per
+    method, one column per endmember, weak endmembers marked, colour scale 0-1;
+(b) ``<scenario>_spectra_<snr>_seed<N>``: true vs matched estimated spectra;
+(c) ``<scenario>_metrics-vs-snr``: each metric against SNR, mean over seeds with a
+    min-max band (needs no saved estimates);
+(d) ``<scenario>_weak-pr_<snr>_seed<N>``: weak-endmember precision-recall curves.
+
+(a), (b) and (d) need the estimates saved by ``hubench run --save-estimates``; the scene
+is regenerated from the stored parameters and seed (see :mod:`hubench.report.fig_data`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from hubench.errors import HubenchError, StoreError
+from hubench.report.fig_curves import metrics_vs_snr, weak_pr_curves
+from hubench.report.fig_data import (
+    choose_cell,
+    has_estimate,
+    load_scene_results,
+    select_methods,
+    select_scenarios,
+)
+from hubench.report.fig_maps import abundance_grid, endmember_spectra
+from hubench.report.fig_style import save, slug
+from hubench.report.frame import labelled
+
+KINDS = ("abundances", "spectra", "metrics-vs-snr", "weak-pr")
+
+
+@dataclass
+class PlotResult:
+    """What :func:`plot_store` wrote: ``files[scenario][kind]`` = paths (one per format),
+    and ``notes``: one line per figure left out and why."""
+
+    files: dict[str, dict[str, list[Path]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def all_files(self) -> list[Path]:
+        return [p for kinds in self.files.values() for paths in kinds.values() for p in paths]
+
+
+def _snr_tag(snr: float) -> str:
+    if math.isnan(snr):
+        return "real"
+    return "noiseless" if math.isinf(snr) else f"{snr:g}dB"
+
+
+def load_frame(store_path: str | Path) -> tuple[pd.DataFrame, Path]:
+    """The labelled results frame of the store at ``store_path`` and its estimates folder."""
+    from hubench.harness.store import ResultStore
+
+    path = Path(store_path)
+    if not path.is_file():
+        raise StoreError(f"--store: no results store at {path}; run `hubench run --save-estimates` first or pass --store")
+    with ResultStore(path) as store:
+        frame = store.to_frame()
+        estimates = store.estimates_dir
+    if frame.empty:
+        raise StoreError(f"--store: {path} holds no results; run `hubench run --save-estimates` first")
+    return labelled(frame), estimates
+
+
+def plot_store(
+    store_path: str | Path,
+    output: str | Path,
+    *,
+    scene: str | None = None,
+    snr: float | None = None,
+    seed: int | None = None,
+    methods: str | Sequence[str] | None = None,
+    formats: Sequence[str] = ("png",),
+) -> PlotResult:
+    """Draw every figure of the chosen scenarios into ``output``.
+
+    Parameters
+    ----------
+    store_path : path
+        The SQLite results store.
+    output : path
+        Folder for the image files (created).
+    scene : str, optional
+        Scenario name or leaderboard label; default every stored scenario.
+    snr, seed : optional
+        The cell whose estimates are drawn in (a), (b), (d); default the lowest stored
+        SNR and the smallest seed with saved estimates.
+    methods : str or sequence of str, optional
+        Method names or labels (``"vca+fcls,fcls"``); default all.
+    formats : sequence of {"png", "svg"}
+
+    Raises
+    ------
+    HubenchError
+        Empty store, unknown names (with suggestions), no saved estimates for an
+        explicitly chosen scene.
+    """
+    from hubench.harness.store import ResultStore
+
+    frame, estimates_dir = load_frame(store_path)
+    frame = select_methods(frame, methods)
+    scenarios = select_scenarios(frame, scene)
+    frame = frame.assign(_has_estimate=has_estimate(frame, estimates_dir))
+    out_dir = Path(output)
+    result = PlotResult()
+    with ResultStore(store_path) as store:
+        for scenario in scenarios:
+            rows = frame[frame["scenario_label"] == scenario]
+            stem = slug(scenario)
+            figures: dict[str, list[Path]] = {}
+            fig = metrics_vs_snr(rows, scenario)
+            if fig is None:
+                result.notes.append(f"{scenario}: no metric against SNR to draw (real scene or nothing ok)")
+            else:
+                figures["metrics-vs-snr"] = save(fig, out_dir, f"{stem}_metrics-vs-snr", formats)
+            saved = rows[rows["_has_estimate"]]
+            if saved.empty and scene is None:
+                result.notes.append(
+                    f"{scenario}: no saved estimates, so no maps, spectra or PR curves; re-run "
+                    "its `hubench run` with --save-estimates --force"
+                )
+            else:
+                cell_snr, cell_seed = choose_cell(saved, scenario, snr, seed, Path(store_path))
+                scene_results = load_scene_results(store, saved, cell_snr, cell_seed)
+                tag = f"{_snr_tag(cell_snr)}_seed{cell_seed}"
+                figures["abundances"] = save(abundance_grid(scene_results), out_dir,
+                                             f"{stem}_abundances_{tag}", formats)
+                figures["spectra"] = save(endmember_spectra(scene_results), out_dir,
+                                          f"{stem}_spectra_{tag}", formats)
+                pr = weak_pr_curves(scene_results)
+                if pr is None:
+                    result.notes.append(f"{scenario}: no weak endmember present, so no PR curve")
+                else:
+                    figures["weak-pr"] = save(pr, out_dir, f"{stem}_weak-pr_{tag}", formats)
+            result.files[scenario] = figures
+    if not result.all_files():
+        raise HubenchError("nothing to draw: " + "; ".join(result.notes))
+    return result
+
+
+__all__ = ["KINDS", "PlotResult", "load_frame", "plot_store"]
