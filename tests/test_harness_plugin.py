@@ -216,7 +216,7 @@ def test_broken_plugin_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
     from hubench.harness import load_plugins
 
     monkeypatch.setenv("HUBENCH_PLUGINS", "no_such_module_hb")
-    with pytest.raises(HubenchError, match="HUBENCH_PLUGINS.*no_such_module_hb"):
+    with pytest.raises(HubenchError, match=r"HUBENCH_PLUGINS.*no_such_module_hb"):
         load_plugins()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import sys
 
 from tabulate import tabulate
@@ -26,6 +27,8 @@ def _methods(pattern: str) -> list[list[str]]:
         rows.append([name, cls.task, ", ".join(cls.requires) or "-",
                      "available" if ok else f"unavailable: {reason}", cls.description])
     for module, error in sorted(IMPORT_ERRORS.items()):
+        if not fnmatch.fnmatchcase(module, pattern):
+            continue
         rows.append([module, "?", "-", f"unavailable: import failed: {error}", "(module did not import)"])
     return rows
 
@@ -36,7 +39,9 @@ def _scenarios(pattern: str) -> list[list[str]]:
     rows = []
     for name in SCENARIOS.names(pattern):
         spec = SCENARIOS.get(name)
-        needs = "data files (--data-dir)" if spec.kind == "real" else "-"
+        names = spec.param_names()
+        needs = ("data files (--data-dir)" if "data_dir" in names
+                 else "a scene file (--scene-file)" if spec.name == "file" else "-")
         snr = "--snr applies" if spec.accepts_snr else "fixed noise"
         rows.append([name, spec.kind, needs, snr, spec.description])
     return rows

@@ -226,9 +226,9 @@ class WorkerPool:
                 if not worker.ready:
                     self._poll_starting(worker, ready, now)
                     continue
-                cell = worker.cell
-                assert cell is not None
+                running = worker.cell
+                assert running is not None
                 outcome = self._poll_busy(worker, ready, now, timeout, needed=bool(pending))
                 if outcome is not None:
                     worker.cell = None
-                    yield cell, outcome
+                    yield running, outcome

@@ -173,20 +173,20 @@ def _execute(todo: list[Cell], store: ResultStore, summary: RunSummary, *, jobs:
         estimates_dir = str(store.estimates_dir)
     enabled = progress if progress is not None else bool(getattr(log, "isatty", lambda: False)())
     running: dict[str, Cell] = {}
-    with tqdm(total=len(todo), unit="cell", file=log, disable=not enabled, dynamic_ncols=True,
-              desc="hubench run") as bar:
+    # The pool starts (workers import the registries) before the bar, so the ETA is honest.
+    with WorkerPool(min(jobs, len(todo))) as pool, tqdm(
+        total=len(todo), unit="cell", file=log, disable=not enabled, dynamic_ncols=True, desc="hubench run"
+    ) as bar:
 
         def started(cell: Cell) -> None:
             running[cell.key] = cell
             bar.set_postfix_str(_clip(", ".join(f"{c.method}/{c.scenario}" for c in running.values()), 60))
 
-        with WorkerPool(min(jobs, len(todo))) as pool:
-            for cell, outcome in pool.run(todo, timeout=timeout, estimates_dir=estimates_dir,
-                                          on_start=started):
-                store.put(cell, outcome, prov)
-                running.pop(cell.key, None)
-                summary.ran += 1
-                summary.add(cell, outcome["status"], outcome.get("reason", ""), stored=False)
-                if outcome["status"] != "ok":
-                    bar.write(f"{cell.label}: {outcome['status']}: {_clip(outcome.get('reason', ''), 200)}", file=log)
-                bar.update(1)
+        for cell, outcome in pool.run(todo, timeout=timeout, estimates_dir=estimates_dir, on_start=started):
+            store.put(cell, outcome, prov)
+            running.pop(cell.key, None)
+            summary.ran += 1
+            summary.add(cell, outcome["status"], outcome.get("reason", ""), stored=False)
+            if outcome["status"] != "ok":
+                bar.write(f"{cell.label}: {outcome['status']}: {_clip(outcome.get('reason', ''), 200)}", file=log)
+            bar.update(1)

@@ -91,8 +91,11 @@ def _check_schema(path: Path) -> None:
 class ResultStore:
     """An open results store (created on first open). Use as a context manager."""
 
-    def __init__(self, path: str | os.PathLike[str] = DEFAULT_STORE) -> None:
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_STORE, *, create: bool = True) -> None:
+        """Open the store at ``path``; ``create=False`` refuses a missing file (for readers)."""
         self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise StoreError(f"--store: no results store at {self.path}; run 'hubench run' first or fix the path")
         check_store_path(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
