@@ -3,9 +3,14 @@
 Type-II Anderson mixing (Walker & Ni 2011): with the last ``n <= m`` iterates ``x_i``,
 their images ``f_i = f(x_i)`` and residuals ``g_i = f_i - x_i``, the next iterate is
 ``x = sum_i alpha_i f_i`` where ``alpha`` minimises ``|sum_i alpha_i g_i|^2 +
-lam * s * |alpha|^2`` subject to ``sum_i alpha_i = 1``; ``s`` is the mean of
-``|g_i|^2`` over the memory, so ``lam`` is scale free (torchdeq adds ``lam`` as an
-absolute number, which at residuals of 1e-3 turns the mixing into plain averaging).
+lam * s * |alpha|^2`` subject to ``sum_i alpha_i = 1``; ``s`` is the mean squared
+residual *entry* over the memory (``mean_i |g_i|^2 / dim``). torchdeq adds ``lam`` as an
+absolute number, which is the same thing when residual entries are O(1); at the
+residuals of an abundance map (entries of 1e-3 and below) the absolute form turns the
+mixing into plain averaging of the last ``m`` images and the solve stalls (measured on
+a 16x16 test scene: relative residual 5.6e-3 after 200 evaluations with the absolute
+0.1, 3.7e-3 with ``lam`` relative to the mean ``|g_i|^2``, 6.7e-6 after 36 with this
+scaling).
 The bordered system ``[[0, 1^T], [1, G G^T + lam s I]] [nu; alpha] = [1; 0]`` is
 solved directly; when it is singular or gives non-finite weights (``lam = 0`` with
 repeated residuals, a zero residual), that step falls back to the damped plain
@@ -68,7 +73,7 @@ def anderson(
     m : int
         Memory (number of past iterates mixed).
     lam : float
-        Regularisation of the mixing weights, relative to the mean squared residual.
+        Regularisation of the mixing weights, in units of the mean squared residual entry.
     beta : float
         Damping (1 = undamped): ``x = sum alpha_i (x_i + beta g_i)``.
 
@@ -135,7 +140,7 @@ def _mix(xs: list[torch.Tensor], fs: list[torch.Tensor], lam: float, beta: float
     G = F - X
     n = G.shape[0]
     gram = G @ G.T
-    scale = torch.diagonal(gram).mean()
+    scale = torch.diagonal(gram).mean() / G.shape[1]
     system = torch.zeros(n + 1, n + 1, dtype=G.dtype, device=G.device)
     system[0, 1:] = 1.0
     system[1:, 0] = 1.0

@@ -1,0 +1,99 @@
+"""The registered ``deq-unmix`` method: presets, validation, ANC/ASC, info, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.ndimage import gaussian_filter
+
+from hubench.errors import ParameterError
+from hubench.methods import get_method, list_methods
+from hubench.scene import Scene
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The CI machine has 2 cores shared with other jobs: oversubscribed threads are slower."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def _smooth_scene(H: int = 16, W: int = 16, p: int = 3, n_bands: int = 24) -> Scene:
+    """Spatially smooth abundances (superpixels mean something) and distinct endmembers."""
+    rng = np.random.default_rng(0)
+    E = rng.uniform(0.05, 1.0, size=(p, n_bands))
+    logits = gaussian_filter(rng.standard_normal((p, H, W)), (0, 2, 2)) * 6
+    A = np.exp(logits).reshape(p, -1).T
+    A /= A.sum(axis=1, keepdims=True)
+    Y = A @ E + 0.002 * rng.standard_normal((H * W, n_bands))
+    return Scene(Y=Y, A=A, E=E, image_shape=(H, W), weak=np.zeros(p, bool), name="smooth")
+
+
+def _fit(**params):
+    scene = _smooth_scene()
+    method = get_method("deq-unmix", profile="ci", random_state=3, device="cpu", **params)
+    return scene, method.fit(scene.observation())
+
+
+def test_registered_with_the_paper_preset() -> None:
+    assert "deq-unmix" in list_methods()
+    full = get_method("deq-unmix", profile="full")
+    assert (full.epochs, full.eta, full.max_iter, full.alpha) == (300, 0.01, 10, 0.2)
+    assert (full.anderson_m, full.anderson_lam, full.backward) == (5, 0.1, "implicit")
+    assert (full.lr, full.lr_endmembers, full.weight_decay) == (0.01, 0.007, 1e-5)
+    assert (full.lr_step, full.lr_gamma, full.grad_clip) == (15, 0.8, 1.0)
+
+
+def test_fit_returns_abundances_on_the_simplex_and_solver_info() -> None:
+    scene, estimate = _fit()
+    A = estimate.A
+    assert A.shape == (scene.n_pixels, 3) and estimate.E is not None
+    assert A.min() >= 0.0
+    np.testing.assert_allclose(A.sum(axis=1), 1.0, atol=1e-12)
+    assert estimate.E.min() >= 1e-5
+    info = estimate.info
+    assert info["converged"] == (info["fixed_point_residual"] <= info["fixed_point_tol"])
+    assert 1 <= info["n_iter"] <= 20
+    assert len(info["loss_history"]) == 3 and all(np.isfinite(info["loss_history"]))
+    assert len(info["train_iterations"]) == 3 and max(info["train_iterations"]) <= 5
+    assert info["backward"] == "implicit" and info["n_superpixels"] >= 2
+    assert np.isclose(sum(info["prox_blend"]), 1.0)
+
+
+def test_returned_solution_meets_the_tolerance_when_the_cap_allows() -> None:
+    _, estimate = _fit(eval_max_iter=200, tol=1e-5)
+    assert estimate.info["converged"]
+    assert estimate.info["fixed_point_residual"] < 1e-5
+
+
+def test_deterministic_on_cpu() -> None:
+    _, first = _fit()
+    _, second = _fit()
+    np.testing.assert_array_equal(first.A, second.A)
+    np.testing.assert_array_equal(first.E, second.E)
+    assert first.info["loss_history"] == second.info["loss_history"]
+
+
+def test_unrolled_backward_trains_too() -> None:
+    _, estimate = _fit(backward="unrolled")
+    assert estimate.info["backward"] == "unrolled"
+    assert np.all(np.isfinite(estimate.A))
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"backward": "adjoint"}, "backward"),
+        ({"max_iter": 0}, "max_iter"),
+        ({"eta": -1.0}, "eta"),
+        ({"prox_pixel_weight": 1.0}, "prox_pixel_weight"),
+        ({"alpha": -0.1}, "alpha"),
+    ],
+)
+def test_bad_parameters_are_rejected(params: dict, match: str) -> None:
+    scene = _smooth_scene(8, 8)
+    with pytest.raises(ParameterError, match=match):
+        get_method("deq-unmix", profile="ci", device="cpu", **params).fit(scene.observation())
