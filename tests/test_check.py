@@ -161,7 +161,10 @@ def test_missing_and_unavailable_methods_new_cells() -> None:
     assert [(f.method, f.scenario, f.seed, f.metric) for f in report.regressions] == [
         ("vca", "weak", 1, "cell")
     ]
-    assert report.new_cells == [("vca", "rare", 20.0, 0)]
+    assert report.new_cells == [("vca", "rare", 20.0, 0)] and report.new_not_ok == 0
+    report = run(pd.concat([current(), frame(row("new", "weak", 0, status="crashed"))]))
+    assert report.ok and report.new_not_ok == 1
+    assert "1 new cells (1 of them not ok)" in summary_line(report, "b.csv")
 
 
 def test_method_version_change_is_named() -> None:

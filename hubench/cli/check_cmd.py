@@ -137,7 +137,7 @@ def summary_line(report: CheckReport, baseline: str) -> str:
     parts = [
         f"{report.cells_compared} cells and {report.values_compared} values compared",
         f"{len(report.improved)} improved beyond tolerance",
-        f"{len(report.new_cells)} new cells",
+        f"{len(report.new_cells)} new cells ({report.new_not_ok} of them not ok)",
     ]
     if report.still_failing:
         parts.append(f"{report.still_failing} cells failing as in the baseline")

@@ -208,6 +208,7 @@ class CheckReport:
     regressions: list[Finding] = field(default_factory=list)
     improved: list[Finding] = field(default_factory=list)
     new_cells: list[tuple[str, str, float, int]] = field(default_factory=list)
+    new_not_ok: int = 0
     skipped_methods: dict[str, str] = field(default_factory=dict)
     still_failing: int = 0
     cells_compared: int = 0
@@ -335,4 +336,5 @@ def compare(
             (report.improved if moved[0] == "better" else report.regressions).append(finding)
     for cid in sorted(set(now_rows) - base_ids):
         report.new_cells.append((cid[0], cid[1], float(cid[2]), cid[3]))
+        report.new_not_ok += now_rows[cid]["status"] != "ok"
     return report
