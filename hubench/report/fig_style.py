@@ -85,7 +85,7 @@ def save(fig: Any, directory: Path, stem: str, formats: Sequence[str]) -> list[P
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    fig.savefig(fh, format=fmt, dpi=DPI, bbox_inches="tight",
+                    fig.savefig(fh, format=fmt, dpi=DPI,
                                 metadata={"Date": None} if fmt == "svg" else None)
                 os.chmod(tmp, 0o644)
                 os.replace(tmp, target)

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from hubench.errors import HubenchError, StoreError
+from hubench.errors import HubenchError, ParameterError, StoreError
 from hubench.report.fig_curves import metrics_vs_snr, weak_pr_curves
 from hubench.report.fig_data import (
+    SceneResults,
     choose_cell,
     has_estimate,
     load_scene_results,
@@ -80,6 +81,7 @@ def plot_store(
     seed: int | None = None,
     methods: str | Sequence[str] | None = None,
     formats: Sequence[str] = ("png",),
+    kinds: Sequence[str] = KINDS,
 ) -> PlotResult:
     """Draw every figure of the chosen scenarios into ``output``.
 
@@ -97,6 +99,8 @@ def plot_store(
     methods : str or sequence of str, optional
         Method names or labels (``"vca+fcls,fcls"``); default all.
     formats : sequence of {"png", "svg"}
+    kinds : sequence of str
+        Which of :data:`KINDS` to draw (default all).
 
     Raises
     ------
@@ -106,42 +110,53 @@ def plot_store(
     """
     from hubench.harness.store import ResultStore
 
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise ParameterError(f"kinds: unknown figure {unknown[0]!r}; choose from {', '.join(KINDS)}")
     frame, estimates_dir = load_frame(store_path)
     frame = select_methods(frame, methods)
     scenarios = select_scenarios(frame, scene)
     frame = frame.assign(_has_estimate=has_estimate(frame, estimates_dir))
     out_dir = Path(output)
     result = PlotResult()
+    # Resolve every choice (and regenerate and check every scene) first, so that bad
+    # input raises before any file is written.
+    plan: list[tuple[str, pd.DataFrame, SceneResults | None]] = []
     with ResultStore(store_path) as store:
         for scenario in scenarios:
             rows = frame[frame["scenario_label"] == scenario]
-            stem = slug(scenario)
-            figures: dict[str, list[Path]] = {}
-            fig = metrics_vs_snr(rows, scenario)
-            if fig is None:
-                result.notes.append(f"{scenario}: no metric against SNR to draw (real scene or nothing ok)")
-            else:
-                figures["metrics-vs-snr"] = save(fig, out_dir, f"{stem}_metrics-vs-snr", formats)
             saved = rows[rows["_has_estimate"]]
             if saved.empty and scene is None:
                 result.notes.append(
                     f"{scenario}: no saved estimates, so no maps, spectra or PR curves; re-run "
                     "its `hubench run` with --save-estimates --force"
                 )
-            else:
-                cell_snr, cell_seed = choose_cell(saved, scenario, snr, seed, Path(store_path))
-                scene_results = load_scene_results(store, saved, cell_snr, cell_seed)
-                tag = f"{_snr_tag(cell_snr)}_seed{cell_seed}"
+                plan.append((scenario, rows, None))
+                continue
+            cell = choose_cell(saved, scenario, snr, seed, Path(store_path))
+            plan.append((scenario, rows, load_scene_results(store, saved, *cell)))
+    for scenario, rows, scene_results in plan:
+        stem = slug(scenario)
+        figures: dict[str, list[Path]] = {}
+        fig = metrics_vs_snr(rows, scenario) if "metrics-vs-snr" in kinds else None
+        if fig is None and "metrics-vs-snr" in kinds:
+            result.notes.append(f"{scenario}: no metric against SNR to draw (real scene or nothing ok)")
+        elif fig is not None:
+            figures["metrics-vs-snr"] = save(fig, out_dir, f"{stem}_metrics-vs-snr", formats)
+        if scene_results is not None:
+            tag = f"{_snr_tag(scene_results.snr_db)}_seed{scene_results.seed}"
+            if "abundances" in kinds:
                 figures["abundances"] = save(abundance_grid(scene_results), out_dir,
                                              f"{stem}_abundances_{tag}", formats)
+            if "spectra" in kinds:
                 figures["spectra"] = save(endmember_spectra(scene_results), out_dir,
                                           f"{stem}_spectra_{tag}", formats)
-                pr = weak_pr_curves(scene_results)
-                if pr is None:
-                    result.notes.append(f"{scenario}: no weak endmember present, so no PR curve")
-                else:
-                    figures["weak-pr"] = save(pr, out_dir, f"{stem}_weak-pr_{tag}", formats)
-            result.files[scenario] = figures
+            pr = weak_pr_curves(scene_results) if "weak-pr" in kinds else None
+            if pr is None and "weak-pr" in kinds:
+                result.notes.append(f"{scenario}: no weak endmember present, so no PR curve")
+            elif pr is not None:
+                figures["weak-pr"] = save(pr, out_dir, f"{stem}_weak-pr_{tag}", formats)
+        result.files[scenario] = figures
     if not result.all_files():
         raise HubenchError("nothing to draw: " + "; ".join(result.notes))
     return result
