@@ -78,9 +78,18 @@ def _check_inputs(E: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         raise ValidationError(
             f"E has {E.shape[1]} bands but Y has {Y.shape[1]}; pass E as (n_endmembers, n_bands)"
         )
-    if not (np.all(np.isfinite(E)) and np.all(np.isfinite(Y))):
-        raise ValidationError("E or Y holds NaN/Inf values; clean the input first")
+    if not np.all(np.isfinite(E)):
+        raise ValidationError("E holds NaN/Inf values; clean the input first")
     return E, Y
+
+
+def _product(Y: np.ndarray, E: np.ndarray) -> np.ndarray:
+    """``Y @ E.T`` (n_pixels, p); NaN/Inf in ``Y`` always reach it (0 * inf is NaN), so
+    checking the small product replaces a pass over the whole image."""
+    B = Y @ E.T
+    if not np.all(np.isfinite(B)):
+        raise ValidationError("Y holds NaN/Inf values (or overflows); clean the input first")
+    return B
 
 
 def _scale(G: np.ndarray) -> float:
@@ -116,7 +125,8 @@ def _pattern_operators(G: np.ndarray, masks: np.ndarray) -> np.ndarray:
     For mask ``m`` the bordered KKT system ``[G_FF 1; 1^T 0] [a_F; mu] = [b_F; 1]`` is
     embedded in a (p+1) x (p+1) matrix with identity rows for fixed indices; the returned
     operator ``T`` (masks.shape[0], p+1, p+1) gives ``[a; mu] = T @ [b; 1]`` with ``a`` zero
-    off ``F``.
+    off ``F``. Singular systems get the pseudo-inverse (minimum-norm solutions, which are
+    minimisers because the KKT systems are consistent).
     """
     u, p = masks.shape
     mf = masks.astype(np.float64)
@@ -126,15 +136,22 @@ def _pattern_operators(G: np.ndarray, masks: np.ndarray) -> np.ndarray:
     K[:, idx, idx] += 1.0 - mf
     K[:, :p, p] = mf
     K[:, p, :p] = mf
-    eye = np.broadcast_to(np.eye(p + 1), K.shape)
-    T = np.stack([_solve_stack(K, eye[:, :, q]) for q in range(p + 1)], axis=2)
+    try:
+        T = np.linalg.inv(K)
+    except np.linalg.LinAlgError:
+        T = np.full_like(K, np.nan)
+    with np.errstate(invalid="ignore", over="ignore"):
+        residual = np.abs(K @ T - np.eye(p + 1)).max(axis=(1, 2))
+    bad = ~(residual <= 1e-8)
+    if bad.any():
+        T[bad] = np.linalg.pinv(K[bad], hermitian=True)
     T[:, :, :p] *= mf[:, None, :]  # fixed indices see no data ...
     T[:, :p, :] *= mf[:, :, None]  # ... and stay exactly zero
     return T
 
 
 def _solve_per_pixel(G: np.ndarray, free: np.ndarray, B1: np.ndarray) -> np.ndarray:
-    """Same as :func:`_solve_free_sets`, one small system per pixel, bucketed by |F|."""
+    """Same as :meth:`_FaceSolver.solve`, one small system per pixel, bucketed by |F|."""
     m, p = free.shape
     sizes = free.sum(axis=1)
     order = np.argsort(~free, axis=1, kind="stable")  # free indices first
@@ -153,24 +170,52 @@ def _solve_per_pixel(G: np.ndarray, free: np.ndarray, B1: np.ndarray) -> np.ndar
     return out
 
 
-def _solve_free_sets(G: np.ndarray, free: np.ndarray, B1: np.ndarray) -> np.ndarray:
-    """``[a; mu]`` (m, p+1) of every pixel's equality-constrained problem on its free set.
-
-    When few distinct free sets are present (the usual case for small p) each one's
-    operator is computed once and gathered per pixel; otherwise each pixel solves its own
-    (|F|+1)-sized system, batched.
-    """
-    m, p = free.shape
-    codes = free.astype(np.int64) @ (np.int64(1) << np.arange(p, dtype=np.int64))
-    uniq, inverse = np.unique(codes, return_inverse=True)
-    if uniq.size * 16 > m or p > 62:
-        return _solve_per_pixel(G, free, B1)
-    masks = (uniq[:, None] >> np.arange(p)) & 1 == 1
-    T = _pattern_operators(G, masks)
-    out = np.zeros_like(B1)
-    for q in range(p + 1):  # loop over the p+1 columns of the operator, not pixels
-        out += np.take(T[:, :, q], inverse, axis=0) * B1[:, q : q + 1]
+def _gather_apply(T: np.ndarray, which: np.ndarray, B1: np.ndarray) -> np.ndarray:
+    """``T[which[i]] @ B1[i]`` for every row, without materialising ``T[which]``."""
+    columns = np.ascontiguousarray(T.transpose(2, 0, 1))  # (p+1, n_ops, p+1)
+    out = np.take(columns[0], which, axis=0)  # B1[:, 0] is b_0; the last column is 1
+    out *= B1[:, :1]
+    for q in range(1, B1.shape[1]):  # loop over the p+1 operator columns, not pixels
+        term = np.take(columns[q], which, axis=0)
+        if q < B1.shape[1] - 1:
+            term *= B1[:, q : q + 1]
+        out += term
     return out
+
+
+class _FaceSolver:
+    """Solves every pixel's equality-constrained problem on its free set (a face).
+
+    For p <= ``TABLE_MAX_P`` the operators of all ``2^p - 1`` faces are computed once and
+    each pixel gathers its own by the bit code of its free set; for larger p the faces
+    present are solved once each when few, else each pixel solves its (|F|+1)-sized system.
+    """
+
+    TABLE_MAX_P = 10
+
+    def __init__(self, G: np.ndarray) -> None:
+        self.G = G
+        p = G.shape[0]
+        self.powers = np.int64(1) << np.arange(min(p, 62), dtype=np.int64)
+        self.table: np.ndarray | None = None
+        if p <= self.TABLE_MAX_P:
+            codes = np.arange(2**p, dtype=np.int64)
+            masks = (codes[:, None] & self.powers) != 0
+            masks[0] = True  # code 0 (no free index) never occurs; keep its system regular
+            self.table = _pattern_operators(G, masks)
+
+    def solve(self, free: np.ndarray, B1: np.ndarray) -> np.ndarray:
+        """``[a; mu]`` (m, p+1) for free sets ``free`` (m, p) and ``B1 = [b, 1]`` (m, p+1)."""
+        if free.shape[1] > 62:  # bit codes would overflow int64
+            return _solve_per_pixel(self.G, free, B1)
+        codes = free @ self.powers
+        if self.table is not None:
+            return _gather_apply(self.table, codes, B1)
+        uniq, inverse = np.unique(codes, return_inverse=True)
+        if uniq.size * 16 > free.shape[0]:
+            return _solve_per_pixel(self.G, free, B1)
+        masks = (uniq[:, None] & self.powers) != 0
+        return _gather_apply(_pattern_operators(self.G, masks), inverse, B1)
 
 
 def fcls_gram(
@@ -199,25 +244,25 @@ def fcls_gram(
         return SimplexLSResult(np.ones((n, 1)), 0, 0, 0)
     scale = _scale(G)
     G = (G + G.T) / (2.0 * scale)  # multipliers come out in abundance units
-    B1 = np.empty((n, p + 1))
-    B1[:, :p] = B / scale
-    B1[:, p] = 1.0
-
     # Start: sum-to-one LS solution; optimal wherever it is non-negative, else projected.
-    x = B1 @ _pattern_operators(G, np.ones((1, p), dtype=bool))[0].T
-    A = x[:, :p].copy()
-    work = np.flatnonzero(A.min(axis=1) < 0.0)
+    T0 = _pattern_operators(G, np.ones((1, p), dtype=bool))[0]
+    A = B @ (T0[:p, :p].T / scale)
+    A += T0[:p, p]
+    touched = np.flatnonzero(A.min(axis=1) < 0.0)
+    work = touched
     a = project_simplex(A[work])
     free = a > 0.0
-    A[work] = a
+    B1 = np.ones((work.size, p + 1))  # [b, 1] of the pixels still being solved
+    B1[:, :p] = B[work] / scale
     just_freed = np.full(work.size, -1)
-    rows_all = np.arange(n)
+    faces = _FaceSolver(G) if work.size else None
+    rows_all = np.arange(work.size)
     n_stalled = 0
     iterations = 0
-    while work.size and iterations < max_iter:
+    while faces is not None and work.size and iterations < max_iter:
         iterations += 1
         rows = rows_all[: work.size]
-        sol = _solve_free_sets(G, free, B1[work])
+        sol = faces.solve(free, B1)
         s, mu = sol[:, :p], sol[:, p]
         blocking = free & (s <= 0.0)
         infeasible = blocking.any(axis=1)
@@ -226,7 +271,7 @@ def fcls_gram(
         # Feasible: move to s, then free the fixed index with the most negative multiplier.
         ok = ~infeasible
         a[ok] = s[ok]
-        lam = a[ok] @ G - B1[work[ok], :p] + mu[ok, None]
+        lam = a[ok] @ G - B1[ok, :p] + mu[ok, None]
         lam[free[ok]] = np.inf
         j = np.argmin(lam, axis=1)
         enter = lam[rows[: j.size], j] < -tol
@@ -255,10 +300,11 @@ def fcls_gram(
 
         A[work[done]] = a[done]
         keep = ~done
-        work, a, free, just_freed = work[keep], a[keep], free[keep], just_freed[keep]
+        work, a, free, just_freed, B1 = work[keep], a[keep], free[keep], just_freed[keep], B1[keep]
     A[work] = a
-    np.maximum(A, 0.0, out=A)
-    A /= A.sum(axis=1, keepdims=True)
+    # Only pixels that went through the active set can carry rounding below zero.
+    At = np.maximum(A[touched], 0.0)
+    A[touched] = At / At.sum(axis=1, keepdims=True)
     return SimplexLSResult(A, iterations, int(work.size), n_stalled)
 
 
@@ -278,7 +324,7 @@ def fcls(
     SimplexLSResult with ``A`` of shape (n_pixels, n_endmembers).
     """
     E, Y = _check_inputs(E, Y)
-    return fcls_gram(E @ E.T, Y @ E.T, tol=tol, max_iter=max_iter)
+    return fcls_gram(E @ E.T, _product(Y, E), tol=tol, max_iter=max_iter)
 
 
 def kkt_residual(E: np.ndarray, Y: np.ndarray, A: np.ndarray) -> np.ndarray:
@@ -295,7 +341,7 @@ def kkt_residual(E: np.ndarray, Y: np.ndarray, A: np.ndarray) -> np.ndarray:
     (n_pixels,) residuals.
     """
     E, Y = _check_inputs(E, Y)
-    return kkt_residual_gram(E @ E.T, Y @ E.T, A)
+    return kkt_residual_gram(E @ E.T, _product(Y, E), A)
 
 
 def kkt_residual_gram(G: np.ndarray, B: np.ndarray, A: np.ndarray) -> np.ndarray:
