@@ -142,11 +142,11 @@ def test_incompatible_store_is_refused_untouched(plugin: str, capsys: pytest.Cap
 @pytest.mark.slow
 def test_sigkill_mid_run_then_resume_stores_every_cell_once(plugin: str) -> None:  # noqa: F811
     cmd = [sys.executable, "-m", "hubench", "run", "--methods", "t-sleep[seconds=0.4]",
-           "--scenarios", "t-tiny", "--seeds", "10", "--store", "kill.sqlite", "--jobs", "1"]
+           "--scenarios", "t-tiny", "--seeds", "6", "--store", "kill.sqlite", "--jobs", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 240
     stored = 0
-    while time.monotonic() < deadline and stored < 3:
+    while time.monotonic() < deadline and stored < 2:
         time.sleep(0.1)
         if Path("kill.sqlite").exists():
             try:
@@ -156,7 +156,7 @@ def test_sigkill_mid_run_then_resume_stores_every_cell_once(plugin: str) -> None
                 stored = 0
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
-    assert 3 <= stored < 10, "the driver should be killed mid-run"
+    assert 2 <= stored < 6, "the driver should be killed mid-run"
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "cells already stored, skipped" in done.stderr
@@ -164,4 +164,4 @@ def test_sigkill_mid_run_then_resume_stores_every_cell_once(plugin: str) -> None
         keys = [k for (k,) in conn.execute("SELECT key FROM results")]
         seeds = sorted(s for (s,) in conn.execute("SELECT seed FROM results"))
         statuses = {s for (s,) in conn.execute("SELECT status FROM results")}
-    assert len(keys) == len(set(keys)) == 10 and seeds == list(range(10)) and statuses == {"ok"}
+    assert len(keys) == len(set(keys)) == 6 and seeds == list(range(6)) and statuses == {"ok"}

@@ -8,6 +8,7 @@ outcome comes back as a plain dict (:func:`run_cell`); the driver owns the store
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import signal
 import sys
@@ -189,9 +190,17 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> dict[str, Any]:
     return out
 
 
+def _exit_with(parent: Any) -> None:
+    parent.join()
+    os._exit(0)
+
+
 def worker_main(conn: Any, threads: int) -> None:
     """Entry point of a worker process: set up, say ready, serve cells until ``None``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles Ctrl-C and stops us
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # the driver was killed (SIGKILL): do not outlive it mid-cell
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     with contextlib.suppress(OSError):
         os.dup2(2, 1)  # method chatter goes to stderr, keeping the driver's stdout clean
     os.environ["HUBENCH_IN_WORKER"] = "1"
