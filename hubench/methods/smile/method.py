@@ -1,0 +1,215 @@
+"""SMILE: super-resolution-guided multi-task unmixing (Li, Pan, Qu, Xu, Shi; arXiv
+2509.11093, 2025). Only the abstract is public; everything below it is inferred.
+
+Training is self-supervised on the one observed image: each epoch draws random
+patches; for a patch ``x`` the loss is
+
+    loss = unmixing_loss(decode(unmix(phi(x))), x) + sr_weight * MSE(SR(phi(D x)), x)
+
+with ``phi`` the shared encoder, ``D`` the blur-and-decimate operator of
+:mod:`hubench.methods.smile.degradation` (factor ``scale``, default 2) and the heads of
+:mod:`hubench.methods.smile.network`. ``sr_weight=0`` switches the guidance off (the
+super-resolution head is then never evaluated): the ablation behind the paper's
+task-affinity claim. The unmixing output is the abundance map at the observed
+resolution.
+
+Choices (inferred; docs/smile.md):
+
+- Any image size: the image is reflect-padded at the bottom/right to a multiple of
+  ``scale`` once, patches have sides that are multiples of ``scale``, and the
+  abundances of the padded image are cropped back to ``(H, W)``.
+- Unmixing loss: MSE between the patch and its reconstruction (``unmix_loss="mse"``,
+  in the same units as the SR loss, so ``sr_weight=1`` weighs them equally), or the
+  mean spectral angle (``"sad"``).
+- Adam, with its own learning rate ``decoder_lr`` for the endmembers (they start from
+  VCA, close to the answer, and should move slowly); decoder clamped at zero.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from hubench.deep.base import DeepMethod, positive_float, positive_int
+from hubench.deep.layers import UnmixingNetwork
+from hubench.deep.losses import sad_loss
+from hubench.errors import ParameterError
+from hubench.methods.base import register_method
+from hubench.methods.smile.degradation import KERNELS, Degradation, pad_to_multiple
+from hubench.methods.smile.network import SmileNetwork
+from hubench.scene import Estimate, Observation
+
+UNMIX_LOSSES = ("mse", "sad")
+
+
+@register_method
+class SMILE(DeepMethod):
+    """Super-resolution-guided multi-task unmixing (inferred design): blind, spectral-spatial.
+
+    Parameters
+    ----------
+    sr_weight : float
+        Weight of the super-resolution loss (``>= 0``; ``0`` turns the guidance off).
+    scale : int
+        Spatial degradation / super-resolution factor.
+    kernel : {"gaussian", "box"}
+        Degradation blur; ``sigma`` its Gaussian width in pixels (``None``: ``scale / 2``).
+    hidden : int
+        Channels of the shared representation.
+    unmix_loss : {"mse", "sad"}
+        Reconstruction loss of the unmixing task.
+    epochs, n_patches, batch_size, patch_size : int
+        Epochs; random patches per epoch; patches per step; patch side (rounded down to a
+        multiple of ``scale``, clipped to the padded image).
+    lr, decoder_lr : float
+        Adam learning rates of the network and of the endmembers.
+    leaky_slope : float
+        Slope of the LeakyReLUs.
+    lr_step, lr_gamma, grad_clip, patience, min_delta, init, device, random_state
+        As in :class:`hubench.deep.base.DeepMethod`.
+    """
+
+    name = "smile"
+    task = "blind"
+    description = "Super-resolution-guided multi-task unmixing (Li et al., arXiv 2025; inferred design)"
+    version = "1"
+    deterministic = True
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "ci": {"epochs": 2, "n_patches": 2, "batch_size": 2, "patch_size": 8, "hidden": 8, "patience": 0},
+        "quick": {"epochs": 250, "n_patches": 2, "batch_size": 2, "patch_size": 32, "hidden": 32,
+                  "patience": 0},
+        "full": {"epochs": 600, "n_patches": 16, "batch_size": 8, "patch_size": 64, "hidden": 64,
+                 "lr_step": 200, "lr_gamma": 0.5, "patience": 0},
+    }
+
+    def __init__(
+        self,
+        *,
+        sr_weight: float = 1.0,
+        scale: int = 2,
+        kernel: str = "gaussian",
+        sigma: float | None = None,
+        hidden: int = 32,
+        unmix_loss: str = "mse",
+        epochs: int = 250,
+        n_patches: int = 2,
+        batch_size: int = 2,
+        patch_size: int = 32,
+        lr: float = 3e-3,
+        decoder_lr: float = 1e-4,
+        leaky_slope: float = 0.1,
+        lr_step: int = 0,
+        lr_gamma: float = 0.5,
+        grad_clip: float | None = None,
+        patience: int = 0,
+        min_delta: float = 0.0,
+        init: str = "vca",
+        device: str = "auto",
+        random_state: int | None = None,
+    ) -> None:
+        super().__init__(
+            epochs=epochs, batch_size=batch_size, lr=lr, lr_step=lr_step, lr_gamma=lr_gamma,
+            grad_clip=grad_clip, patience=patience, min_delta=min_delta, init=init,
+            device=device, random_state=random_state,
+        )
+        self.sr_weight = sr_weight
+        self.scale = scale
+        self.kernel = kernel
+        self.sigma = sigma
+        self.hidden = hidden
+        self.unmix_loss = unmix_loss
+        self.n_patches = n_patches
+        self.patch_size = patch_size
+        self.decoder_lr = decoder_lr
+        self.leaky_slope = leaky_slope
+
+    # ---- validation -------------------------------------------------------------------
+    def check_params(self) -> None:
+        for name in ("n_patches", "patch_size", "hidden", "scale"):
+            positive_int(self, name)
+        positive_float(self, "decoder_lr")
+        positive_float(self, "leaky_slope")
+        weight = self.sr_weight
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight < float("inf"):
+            raise ParameterError(f"sr_weight: expected a finite number >= 0 (0 = no guidance), got {weight!r}")
+        if self.unmix_loss not in UNMIX_LOSSES:
+            raise ParameterError(f"unmix_loss: expected one of {', '.join(UNMIX_LOSSES)}, got {self.unmix_loss!r}")
+        if self.kernel not in KERNELS:
+            raise ParameterError(f"kernel: expected one of {', '.join(KERNELS)}, got {self.kernel!r}")
+        if self.patch_size < self.scale:
+            raise ParameterError(f"patch_size: must be at least scale={self.scale}, got {self.patch_size}")
+
+    # ---- DeepMethod hooks -----------------------------------------------------------------
+    def prepare_data(self, Y: torch.Tensor, observation: Observation) -> torch.Tensor:
+        """The image as one cube reflect-padded to a multiple of ``scale``: ``(1, L, H', W')``."""
+        height, width = observation.image_shape
+        self._degradation = Degradation(self.scale, self.kernel, self.sigma)
+        return pad_to_multiple(Y.T.reshape(1, Y.shape[1], height, width), self.scale)
+
+    def build_network(self, observation: Observation, E_init: torch.Tensor) -> SmileNetwork:
+        height, width = observation.image_shape
+        data_scale = float(abs(observation.Y).mean()) or 1.0
+        return SmileNetwork(
+            E_init, image_shape=(height, width), scale=self.scale, hidden=self.hidden,
+            leaky_slope=float(self.leaky_slope), data_scale=data_scale,
+        )
+
+    def make_optimizer(self, network: UnmixingNetwork) -> torch.optim.Optimizer:
+        assert isinstance(network, SmileNetwork)
+        others = [p for name, p in network.named_parameters() if not name.startswith("decoder.")]
+        groups: list[dict[str, Any]] = [
+            {"params": others},
+            {"params": list(network.decoder.parameters()), "lr": self.decoder_lr},
+        ]
+        return torch.optim.Adam(groups, lr=self.lr)
+
+    def batches(self, data: torch.Tensor, generator: torch.Generator) -> list[torch.Tensor]:
+        """``n_patches`` random windows ``(batch, L, h, w)``, sides multiples of ``scale``."""
+        _, _, height, width = data.shape
+        side = max(self.scale, self.patch_size - self.patch_size % self.scale)
+        h, w = min(side, height), min(side, width)
+        top = torch.randint(0, (height - h) // self.scale + 1, (self.n_patches,), generator=generator) * self.scale
+        left = torch.randint(0, (width - w) // self.scale + 1, (self.n_patches,), generator=generator) * self.scale
+        rows = (top[:, None] + torch.arange(h)).to(data.device)
+        cols = (left[:, None] + torch.arange(w)).to(data.device)
+        patches = data[0][:, rows[:, :, None], cols[:, None, :]].permute(1, 0, 2, 3)
+        return list(torch.split(patches, self.batch_size))
+
+    def loss(self, network: UnmixingNetwork, batch: torch.Tensor) -> torch.Tensor:
+        assert isinstance(network, SmileNetwork)
+        unmix, sr = self.loss_terms(network, batch)
+        self._terms.append((float(unmix.detach()), float(sr.detach())))
+        return unmix + self.sr_weight * sr if self.sr_weight > 0 else unmix
+
+    def loss_terms(self, network: SmileNetwork, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Unmixing and super-resolution losses of a batch ``(b, L, h, w)``.
+
+        The SR term is only computed (and is 0) when ``sr_weight > 0``.
+        """
+        reconstruction = network(batch)
+        if self.unmix_loss == "mse":
+            unmix = F.mse_loss(reconstruction, batch)
+        else:
+            unmix = sad_loss(reconstruction, batch, dim=1)
+        if self.sr_weight == 0:
+            return unmix, torch.zeros((), device=batch.device)
+        restored = network.super_resolve(self._degradation.apply(batch))
+        return unmix, F.mse_loss(restored, batch)
+
+    def _fit(self, observation: Observation) -> Estimate:
+        self._terms: list[tuple[float, float]] = []
+        estimate = super()._fit(observation)
+        steps = -(-self.n_patches // self.batch_size)
+        unmix = [sum(t[0] for t in self._terms[i:i + steps]) / steps for i in range(0, len(self._terms), steps)]
+        sr = [sum(t[1] for t in self._terms[i:i + steps]) / steps for i in range(0, len(self._terms), steps)]
+        estimate.info.update(
+            unmix_loss_history=unmix, sr_loss_history=sr, sr_weight=float(self.sr_weight),
+            scale=self.scale, padded_shape=tuple(int(n) for n in self._padded_shape(observation)),
+        )
+        return estimate
+
+    def _padded_shape(self, observation: Observation) -> tuple[int, int]:
+        height, width = observation.image_shape
+        return height + (-height) % self.scale, width + (-width) % self.scale
