@@ -1,0 +1,31 @@
+"""``hubench report``: one Markdown page with the leaderboard and each scenario's figures."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+NAME = "report"
+HELP = "write one Markdown page (leaderboard tables with each scenario's figures) for a store"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from hubench.harness.store import DEFAULT_STORE
+
+    parser.add_argument("--store", default=DEFAULT_STORE, help=f"results database (default: {DEFAULT_STORE})")
+    parser.add_argument("--output", default=None,
+                        help="folder for report.md and figures/ (default: 'report' beside the store)")
+    parser.add_argument("--title", default="hubench report", help="heading of the page")
+
+
+def run(args: argparse.Namespace) -> int:
+    from hubench.report.markdown_report import write_report
+
+    output = Path(args.output) if args.output else Path(args.store).parent / "report"
+    page, plots = write_report(args.store, output, title=args.title)
+    for note in plots.notes:
+        sys.stderr.write(f"note: {note}\n")
+    sys.stderr.write(f"wrote {page} and {len(plots.all_files())} figures in {output / 'figures'}\n")
+    sys.stdout.write(f"{page}\n")
+    return 0
