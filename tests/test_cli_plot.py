@@ -12,8 +12,19 @@ import pytest
 
 from hubench.cli import main
 
-RUN = ["run", "--methods", "vca+fcls,fcls", "--scenarios", "weak", "--snr", "20,30",
-       "--seeds", "2", "--profile", "ci"]
+RUN = [
+    "run",
+    "--methods",
+    "vca+fcls,fcls",
+    "--scenarios",
+    "weak",
+    "--snr",
+    "20,30",
+    "--seeds",
+    "2",
+    "--profile",
+    "ci",
+]
 
 
 @pytest.fixture(scope="module")
@@ -30,18 +41,38 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.mark.slow
-def test_plot_writes_every_figure(stores: dict[str, Path], tmp_path: Path,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_plot_writes_every_figure(
+    stores: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "figs"
-    code = main(["plot", "--store", str(stores["with"]), "--output", str(out), "--scene", "weak",
-                 "--snr", "30", "--seed", "1", "--methods", "vca+fcls,fcls"])
+    code = main(
+        [
+            "plot",
+            "--store",
+            str(stores["with"]),
+            "--output",
+            str(out),
+            "--scene",
+            "weak",
+            "--snr",
+            "30",
+            "--seed",
+            "1",
+            "--methods",
+            "vca+fcls,fcls",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out.split()
     names = sorted(Path(p).name for p in printed)
-    assert names == sorted([
-        "weak_abundances_30dB_seed1.png", "weak_spectra_30dB_seed1.png",
-        "weak_metrics-vs-snr.png", "weak_weak-pr_30dB_seed1.png",
-    ])
+    assert names == sorted(
+        [
+            "weak_abundances_30dB_seed1.png",
+            "weak_spectra_30dB_seed1.png",
+            "weak_metrics-vs-snr.png",
+            "weak_weak-pr_30dB_seed1.png",
+        ]
+    )
     for name in names:
         image = mpimg.imread(out / name)
         assert min(image.shape[:2]) > 200 and np.ptp(image[..., :3]) > 0.5
@@ -53,8 +84,9 @@ def _error(capsys: pytest.CaptureFixture[str]) -> str:
     return err
 
 
-def test_plot_bad_input_one_line_exit_2(stores: dict[str, Path], tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_plot_bad_input_one_line_exit_2(
+    stores: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "never"
     base = ["plot", "--store", str(stores["with"]), "--output", str(out)]
     assert main([*base, "--methods", "vca+fcl"]) == 2
@@ -65,7 +97,15 @@ def test_plot_bad_input_one_line_exit_2(stores: dict[str, Path], tmp_path: Path,
     assert "choose from png, svg" in _error(capsys)
     assert main([*base[:-2], "--output", str(out), "--store", str(tmp_path / "none.sqlite")]) == 2
     assert "no results store" in _error(capsys)
-    no_estimates = ["plot", "--store", str(stores["without"]), "--output", str(out), "--scene", "weak"]
+    no_estimates = [
+        "plot",
+        "--store",
+        str(stores["without"]),
+        "--output",
+        str(out),
+        "--scene",
+        "weak",
+    ]
     assert main(no_estimates) == 2
     err = _error(capsys)
     assert "no saved estimates" in err and "--save-estimates" in err

@@ -63,8 +63,12 @@ def test_every_figure_png_and_svg(store_path: Path, tmp_path: Path) -> None:
     assert kinds["abundances"][0].name == "weak_abundances_20dB_seed0.png"
 
 
-def test_abundance_grid_shape_follows_methods_and_endmembers(store_path: Path, tmp_path: Path) -> None:
-    one = plot_store(store_path, tmp_path / "one", methods="fcls", snr=30, seed=1, kinds=["abundances"])
+def test_abundance_grid_shape_follows_methods_and_endmembers(
+    store_path: Path, tmp_path: Path
+) -> None:
+    one = plot_store(
+        store_path, tmp_path / "one", methods="fcls", snr=30, seed=1, kinds=["abundances"]
+    )
     both = plot_store(store_path, tmp_path / "two", snr=30, seed=1, kinds=["abundances"])
     assert set(one.files["weak"]) == {"abundances"}
     img_one = mpimg.imread(one.files["weak"]["abundances"][0])
@@ -83,7 +87,9 @@ def test_loaded_estimates_follow_stored_alignment(store_path: Path) -> None:
         frame = labelled(store.to_frame())
         rows = frame[has_estimate(frame, store.estimates_dir)]
         loaded = load_scene_results(store, rows, 20.0, 0)
-        row = rows[(rows["method"] == "vca+fcls") & (rows["snr_db"] == 20.0) & (rows["seed"] == 0)].iloc[0]
+        row = rows[
+            (rows["method"] == "vca+fcls") & (rows["snr_db"] == 20.0) & (rows["seed"] == 0)
+        ].iloc[0]
         raw = store.load_estimate(row["key"])
     scene = hubench.make_scene("weak", seed=0, **json.loads(row["scenario_params"]))
     np.testing.assert_array_equal(loaded.scene.A, scene.A)

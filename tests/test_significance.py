@@ -25,8 +25,14 @@ from hubench.report.significance import (
 def test_bootstrap_matches_scipy_exactly(seed: int) -> None:
     x = np.array([0.112, 0.305, 0.251, 0.702, 0.199, 0.150])
     low, high = bootstrap_mean_ci(x, seed=seed)
-    ref = stats.bootstrap((x,), np.mean, method="percentile", n_resamples=9999,
-                          confidence_level=0.95, rng=np.random.default_rng(seed))
+    ref = stats.bootstrap(
+        (x,),
+        np.mean,
+        method="percentile",
+        n_resamples=9999,
+        confidence_level=0.95,
+        rng=np.random.default_rng(seed),
+    )
     assert float(low) == pytest.approx(ref.confidence_interval.low, rel=1e-12)
     assert float(high) == pytest.approx(ref.confidence_interval.high, rel=1e-12)
     assert ci_half_width(x, seed=seed) == pytest.approx((high - low) / 2)
@@ -35,8 +41,15 @@ def test_bootstrap_matches_scipy_exactly(seed: int) -> None:
 def test_bootstrap_vectorised_rows_match_scipy() -> None:
     X = np.random.default_rng(5).normal(size=(4, 7))
     low, high = bootstrap_mean_ci(X, confidence=0.9, n_resamples=2000)
-    ref = stats.bootstrap((X,), np.mean, axis=-1, method="percentile", n_resamples=2000,
-                          confidence_level=0.9, rng=np.random.default_rng(0))
+    ref = stats.bootstrap(
+        (X,),
+        np.mean,
+        axis=-1,
+        method="percentile",
+        n_resamples=2000,
+        confidence_level=0.9,
+        rng=np.random.default_rng(0),
+    )
     np.testing.assert_allclose(low, ref.confidence_interval.low, rtol=1e-12)
     np.testing.assert_allclose(high, ref.confidence_interval.high, rtol=1e-12)
 
@@ -66,8 +79,13 @@ def _exact_two_sided_p(d: np.ndarray) -> float:
     """Exact Wilcoxon p-value by enumerating every sign pattern (no ties, no zeros)."""
     ranks = stats.rankdata(np.abs(d))
     t_obs = ranks[d > 0].sum()
-    totals = np.array([ranks[list(s)].sum() for n in range(len(d) + 1)
-                       for s in itertools.combinations(range(len(d)), n)])
+    totals = np.array(
+        [
+            ranks[list(s)].sum()
+            for n in range(len(d) + 1)
+            for s in itertools.combinations(range(len(d)), n)
+        ]
+    )
     p_low = np.mean(totals <= t_obs)
     p_high = np.mean(totals >= t_obs)
     return float(min(1.0, 2 * min(p_low, p_high)))
@@ -136,6 +154,7 @@ def test_compare_to_best_skips_failed_cells() -> None:
 
 
 def test_average_rank_skips_missing_scenarios() -> None:
-    ranks = pd.DataFrame({"standard": [1.0, 2.0, 3.0], "weak": [2.0, 1.0, np.nan]},
-                         index=["a", "b", "c"])
+    ranks = pd.DataFrame(
+        {"standard": [1.0, 2.0, 3.0], "weak": [2.0, 1.0, np.nan]}, index=["a", "b", "c"]
+    )
     np.testing.assert_allclose(average_rank(ranks).to_numpy(), [1.5, 1.5, 3.0])

@@ -9,14 +9,18 @@ import sys
 from hubench.errors import ParameterError
 
 NAME = "plot"
-HELP = "draw abundance maps, spectra, metrics against SNR and weak-endmember PR curves from the store"
+HELP = (
+    "draw abundance maps, spectra, metrics against SNR and weak-endmember PR curves from the store"
+)
 
 
 def _snr(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of dB ('inf' = noiseless)") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of dB ('inf' = noiseless)"
+        ) from None
     if value != value:
         raise argparse.ArgumentTypeError("NaN is not an SNR")
     return value
@@ -25,16 +29,33 @@ def _snr(text: str) -> float:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from hubench.harness.store import DEFAULT_STORE
 
-    parser.add_argument("--store", default=DEFAULT_STORE, help=f"results database (default: {DEFAULT_STORE})")
+    parser.add_argument(
+        "--store", default=DEFAULT_STORE, help=f"results database (default: {DEFAULT_STORE})"
+    )
     parser.add_argument("--output", required=True, help="folder for the image files (created)")
-    parser.add_argument("--scene", default=None,
-                        help="scenario name (or leaderboard label) to draw (default: every stored scenario)")
-    parser.add_argument("--snr", type=_snr, default=None,
-                        help="SNR (dB) of the cell whose estimates are drawn (default: the lowest stored)")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed of the cell whose estimates are drawn (default: the smallest stored)")
-    parser.add_argument("--methods", default=None, help="comma-separated method names or labels (default: all)")
-    parser.add_argument("--format", default="png", help="comma-separated image formats: png, svg (default: png)")
+    parser.add_argument(
+        "--scene",
+        default=None,
+        help="scenario name (or leaderboard label) to draw (default: every stored scenario)",
+    )
+    parser.add_argument(
+        "--snr",
+        type=_snr,
+        default=None,
+        help="SNR (dB) of the cell whose estimates are drawn (default: the lowest stored)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the cell whose estimates are drawn (default: the smallest stored)",
+    )
+    parser.add_argument(
+        "--methods", default=None, help="comma-separated method names or labels (default: all)"
+    )
+    parser.add_argument(
+        "--format", default="png", help="comma-separated image formats: png, svg (default: png)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,8 +65,15 @@ def run(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
     if args.seed is not None and args.seed < 0:
         raise ParameterError(f"--seed: seeds are non-negative integers, got {args.seed}")
-    result = plot_store(args.store, args.output, scene=args.scene, snr=args.snr, seed=args.seed,
-                        methods=args.methods, formats=formats)
+    result = plot_store(
+        args.store,
+        args.output,
+        scene=args.scene,
+        snr=args.snr,
+        seed=args.seed,
+        methods=args.methods,
+        formats=formats,
+    )
     for note in result.notes:
         sys.stderr.write(f"note: {note}\n")
     for path in result.all_files():

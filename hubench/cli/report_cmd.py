@@ -13,9 +13,14 @@ HELP = "write one Markdown page (leaderboard tables with each scenario's figures
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from hubench.harness.store import DEFAULT_STORE
 
-    parser.add_argument("--store", default=DEFAULT_STORE, help=f"results database (default: {DEFAULT_STORE})")
-    parser.add_argument("--output", default=None,
-                        help="folder for report.md and figures/ (default: 'report' beside the store)")
+    parser.add_argument(
+        "--store", default=DEFAULT_STORE, help=f"results database (default: {DEFAULT_STORE})"
+    )
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="folder for report.md and figures/ (default: 'report' beside the store)",
+    )
     parser.add_argument("--title", default="hubench report", help="heading of the page")
 
 

@@ -64,7 +64,9 @@ def _snr_positions(snrs: np.ndarray) -> tuple[np.ndarray, list[float], list[str]
     return x, ticks, labels
 
 
-def metrics_vs_snr(frame: pd.DataFrame, scenario: str, metrics: Sequence[str] | None = None) -> Any | None:
+def metrics_vs_snr(
+    frame: pd.DataFrame, scenario: str, metrics: Sequence[str] | None = None
+) -> Any | None:
     """One panel per metric: mean over seeds against SNR, one line per method, and a
     shaded band from the minimum to the maximum over seeds.
 
@@ -83,7 +85,9 @@ def metrics_vs_snr(frame: pd.DataFrame, scenario: str, metrics: Sequence[str] | 
     """
     ok = frame[(frame["status"] == "ok") & ~np.isnan(frame["snr_db"].to_numpy(dtype=float))]
     wanted = list(metrics) if metrics is not None else list(SNR_METRICS)
-    chosen = [m for m in wanted if m in ok.columns and np.isfinite(ok[m].to_numpy(dtype=float)).any()]
+    chosen = [
+        m for m in wanted if m in ok.columns and np.isfinite(ok[m].to_numpy(dtype=float)).any()
+    ]
     if ok.empty or not chosen:
         return None
     styles = method_style(frame["method_label"].astype(str).unique())
@@ -92,8 +96,13 @@ def metrics_vs_snr(frame: pd.DataFrame, scenario: str, metrics: Sequence[str] | 
     x_all, ticks, tick_labels = _snr_positions(ok["snr_db"].to_numpy(dtype=float))
     ok = ok.assign(_x=x_all)
     with plt.rc_context(RC):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(4.0 * ncols, 3.1 * nrows + 0.9),
-                                 squeeze=False, layout="constrained")
+        fig, axes = plt.subplots(
+            nrows,
+            ncols,
+            figsize=(4.0 * ncols, 3.1 * nrows + 0.9),
+            squeeze=False,
+            layout="constrained",
+        )
         for i, metric in enumerate(chosen):
             ax = axes[i // ncols, i % ncols]
             for label, group in ok.groupby("method_label", sort=True):
@@ -101,10 +110,23 @@ def metrics_vs_snr(frame: pd.DataFrame, scenario: str, metrics: Sequence[str] | 
                 if stats.empty:
                     continue
                 st = styles[str(label)]
-                ax.plot(stats.index, stats["mean"], color=st["color"], linestyle=st["linestyle"],
-                        marker=st["marker"], markersize=4, label=str(label))
-                ax.fill_between(stats.index, stats["min"], stats["max"], color=st["color"],
-                                alpha=0.18, linewidth=0)
+                ax.plot(
+                    stats.index,
+                    stats["mean"],
+                    color=st["color"],
+                    linestyle=st["linestyle"],
+                    marker=st["marker"],
+                    markersize=4,
+                    label=str(label),
+                )
+                ax.fill_between(
+                    stats.index,
+                    stats["min"],
+                    stats["max"],
+                    color=st["color"],
+                    alpha=0.18,
+                    linewidth=0,
+                )
             unit = metric_unit(metric)
             better = metric_direction(metric)
             ax.set_title(f"{metric}" + (f" ({better} is better)" if better else ""))
@@ -115,11 +137,15 @@ def metrics_vs_snr(frame: pd.DataFrame, scenario: str, metrics: Sequence[str] | 
         for i in range(len(chosen), nrows * ncols):
             axes[i // ncols, i % ncols].set_visible(False)
         handles, labels = axes[0, 0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6), frameon=False)
+        fig.legend(
+            handles, labels, loc="outside lower center", ncols=min(len(labels), 6), frameon=False
+        )
         n_seeds = ok["seed"].nunique()
-        fig.suptitle(f"Metrics against SNR \u2014 {scenario}\n"
-                     f"line: mean over {n_seeds} seed{'s' if n_seeds != 1 else ''}; "
-                     "band: min\u2013max over seeds")
+        fig.suptitle(
+            f"Metrics against SNR \u2014 {scenario}\n"
+            f"line: mean over {n_seeds} seed{'s' if n_seeds != 1 else ''}; "
+            "band: min\u2013max over seeds"
+        )
     return fig
 
 
@@ -150,27 +176,55 @@ def weak_pr_curves(results: SceneResults, tau: float = TAU) -> Any | None:
             precision, recall, _ = precision_recall_curve(scores, labels)
             ap = average_precision(scores, labels)
             st = styles[r.label]
-            ax.step(np.r_[0.0, recall], np.r_[precision[0], precision], where="pre",
-                    color=st["color"], linestyle=st["linestyle"], linewidth=1.6,
-                    label=f"{r.label} (AP {ap:.3f})")
+            ax.step(
+                np.r_[0.0, recall],
+                np.r_[precision[0], precision],
+                where="pre",
+                color=st["color"],
+                linestyle=st["linestyle"],
+                linewidth=1.6,
+                label=f"{r.label} (AP {ap:.3f})",
+            )
             detect = scores >= tau
             tp = int(np.count_nonzero(detect & labels))
             op_recall = tp / int(labels.sum())
             op_precision = tp / int(detect.sum()) if detect.any() else 0.0
-            ax.plot(op_recall, op_precision, marker=st["marker"], color=st["color"],
-                    markeredgecolor="black", markersize=7, linestyle="none")
-        ax.axhline(prevalence, color="0.5", linestyle=":", linewidth=1.0,
-                   label=f"chance (prevalence {prevalence:.3f})")
-        ax.plot([], [], marker="o", color="0.5", markeredgecolor="black", linestyle="none",
-                label=f"operating point, A_hat \u2265 {tau:g}")
+            ax.plot(
+                op_recall,
+                op_precision,
+                marker=st["marker"],
+                color=st["color"],
+                markeredgecolor="black",
+                markersize=7,
+                linestyle="none",
+            )
+        ax.axhline(
+            prevalence,
+            color="0.5",
+            linestyle=":",
+            linewidth=1.0,
+            label=f"chance (prevalence {prevalence:.3f})",
+        )
+        ax.plot(
+            [],
+            [],
+            marker="o",
+            color="0.5",
+            markeredgecolor="black",
+            linestyle="none",
+            label=f"operating point, A_hat \u2265 {tau:g}",
+        )
         ax.set_xlim(0.0, 1.02)
         ax.set_ylim(0.0, 1.02)
         ax.set_xlabel(f"recall (share of pixels with A \u2265 {tau:g} detected)")
         ax.set_ylabel("precision")
         ax.grid(alpha=0.3)
         ax.legend(loc="lower left", framealpha=0.9)
-        ax.set_title(f"Weak-endmember precision\u2013recall \u2014 {results.title}\n"
-                     f"pooled over {weak_names}", fontsize=9)
+        ax.set_title(
+            f"Weak-endmember precision\u2013recall \u2014 {results.title}\n"
+            f"pooled over {weak_names}",
+            fontsize=9,
+        )
     return fig
 
 

@@ -86,9 +86,13 @@ def same_snr(snrs: np.ndarray, snr: float) -> np.ndarray:
 def _names(text: str | Sequence[str] | None) -> list[str] | None:
     if text is None:
         return None
-    items = [s.strip() for s in text.split(",")] if isinstance(text, str) else [str(s) for s in text]
+    items = (
+        [s.strip() for s in text.split(",")] if isinstance(text, str) else [str(s) for s in text]
+    )
     if not items or not all(items):
-        raise ParameterError(f"--methods: empty name in {text!r}; separate names with single commas")
+        raise ParameterError(
+            f"--methods: empty name in {text!r}; separate names with single commas"
+        )
     return items
 
 
@@ -152,7 +156,9 @@ def choose_cell(
         chosen_snr = float(finite.min()) if finite.size else math.nan
     else:
         if np.all(np.isnan(snrs)):
-            raise ParameterError(f"--snr: scenario {scenario!r} is a real scene with fixed noise; drop --snr")
+            raise ParameterError(
+                f"--snr: scenario {scenario!r} is a real scene with fixed noise; drop --snr"
+            )
         if not np.any(same_snr(snrs, snr)):
             have = ", ".join(snr_text(s) for s in sorted(set(snrs[~np.isnan(snrs)])))
             raise ParameterError(
@@ -180,7 +186,9 @@ def _aligned(label: str, arrays: dict[str, np.ndarray], p: int) -> MethodResult:
     if E is None:
         alignment = alignment or identity_alignment(p)
     if len(alignment) != p:
-        raise DataError(f"saved estimate of {label}: alignment has {len(alignment)} entries, scene has {p} endmembers")
+        raise DataError(
+            f"saved estimate of {label}: alignment has {len(alignment)} entries, scene has {p} endmembers"
+        )
     A_hat = aligned_columns(A, alignment)
     E_hat = None
     if E is not None:
@@ -203,27 +211,40 @@ def load_scene_results(store: object, rows: pd.DataFrame, snr: float, seed: int)
     """
     import hubench
 
-    cells = rows[same_snr(rows["snr_db"].to_numpy(dtype=float), snr) & (rows["seed"] == seed)].sort_values("method_label")
+    cells = rows[
+        same_snr(rows["snr_db"].to_numpy(dtype=float), snr) & (rows["seed"] == seed)
+    ].sort_values("method_label")
     first = cells.iloc[0]
     params = json.loads(first["scenario_params"]) if first["scenario_params"] else {}
     try:
         scene = hubench.make_scene(str(first["scenario"]), seed=int(seed), **params)
     except HubenchError as exc:
-        raise DataError(f"cannot regenerate scene {first['scenario']!r} (seed {seed}): {exc}") from None
+        raise DataError(
+            f"cannot regenerate scene {first['scenario']!r} (seed {seed}): {exc}"
+        ) from None
     results = []
     for _, row in cells.iterrows():
-        result = _aligned(str(row["method_label"]), store.load_estimate(row["key"]), scene.n_endmembers)  # type: ignore[attr-defined]
+        result = _aligned(
+            str(row["method_label"]), store.load_estimate(row["key"]), scene.n_endmembers
+        )  # type: ignore[attr-defined]
         armse = float(np.sqrt(np.mean((scene.A - result.A_hat) ** 2)))
         stored = float(row["armse"]) if "armse" in row.index else math.nan
-        if np.isfinite(stored) and not math.isclose(armse, stored, rel_tol=_ARMSE_RTOL, abs_tol=1e-12):
+        if np.isfinite(stored) and not math.isclose(
+            armse, stored, rel_tol=_ARMSE_RTOL, abs_tol=1e-12
+        ):
             raise DataError(
                 f"the regenerated scene {first['scenario_label']!r} (seed {seed}) does not match the "
                 f"stored result of {result.label} (armse {armse:.6g} vs stored {stored:.6g}); the scene "
                 "generator changed since the run: re-run with --force --save-estimates"
             )
         results.append(result)
-    return SceneResults(scene=scene, scenario=str(first["scenario_label"]), snr_db=float(snr),
-                        seed=int(seed), results=tuple(results))
+    return SceneResults(
+        scene=scene,
+        scenario=str(first["scenario_label"]),
+        snr_db=float(snr),
+        seed=int(seed),
+        results=tuple(results),
+    )
 
 
 __all__ = [

@@ -25,7 +25,10 @@ def endmember_titles(results: SceneResults, width: int = 18) -> list[str]:
     titles = []
     for k, name in enumerate(names):
         head = f"EM {k}" + (f"  {WEAK_MARK}" if scene.weak[k] else "")
-        titles.append(head + ("\n" + textwrap.shorten(name, width=width, placeholder="\u2026") if name else ""))
+        titles.append(
+            head
+            + ("\n" + textwrap.shorten(name, width=width, placeholder="\u2026") if name else "")
+        )
     return titles
 
 
@@ -42,7 +45,10 @@ def abundance_grid(results: SceneResults) -> Any:
     panel = 1.7 if max(h, w) <= 200 else 2.2
     with plt.rc_context(RC):
         fig, axes = plt.subplots(
-            len(rows), p, figsize=(panel * p + 1.2, panel * len(rows) + 0.9), squeeze=False,
+            len(rows),
+            p,
+            figsize=(panel * p + 1.2, panel * len(rows) + 0.9),
+            squeeze=False,
             layout="constrained",
         )
         image: Any = None
@@ -50,8 +56,13 @@ def abundance_grid(results: SceneResults) -> Any:
         for i, (label, A, result) in enumerate(rows):
             for k in range(p):
                 ax = axes[i, k]
-                image = ax.imshow(A[:, k].reshape(h, w), vmin=0.0, vmax=1.0, cmap=ABUNDANCE_CMAP,
-                                  interpolation="nearest")
+                image = ax.imshow(
+                    A[:, k].reshape(h, w),
+                    vmin=0.0,
+                    vmax=1.0,
+                    cmap=ABUNDANCE_CMAP,
+                    interpolation="nearest",
+                )
                 ax.set_xticks([])
                 ax.set_yticks([])
                 if i == 0:
@@ -61,15 +72,24 @@ def abundance_grid(results: SceneResults) -> Any:
                 if result is not None:
                     rmse = float(np.sqrt(np.mean((scene.A[:, k] - A[:, k]) ** 2)))
                     text = "not recovered" if result.alignment[k] < 0 else f"RMSE {rmse:.3f}"
-                    ax.text(0.03, 0.03, text, transform=ax.transAxes, fontsize=7, va="bottom",
-                            bbox={"facecolor": "white", "alpha": 0.8, "pad": 1.5, "linewidth": 0})
+                    ax.text(
+                        0.03,
+                        0.03,
+                        text,
+                        transform=ax.transAxes,
+                        fontsize=7,
+                        va="bottom",
+                        bbox={"facecolor": "white", "alpha": 0.8, "pad": 1.5, "linewidth": 0},
+                    )
                 if scene.weak[k]:
                     for side in ax.spines.values():
                         side.set_edgecolor("#B00000")
                         side.set_linewidth(2.0)
         bar = fig.colorbar(image, ax=axes, shrink=0.6, pad=0.02)
         bar.set_label("abundance (fraction of pixel, 0\u20131)")
-        fig.suptitle(f"Abundance maps \u2014 {results.title}  ({WEAK_MARK}: weak endmember, red frame)")
+        fig.suptitle(
+            f"Abundance maps \u2014 {results.title}  ({WEAK_MARK}: weak endmember, red frame)"
+        )
     return fig
 
 
@@ -106,23 +126,38 @@ def endmember_spectra(results: SceneResults) -> Any:
     nrows = -(-p // ncols)
     titles = endmember_titles(results, width=30)
     with plt.rc_context(RC):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows + 0.8),
-                                 squeeze=False, layout="constrained")
+        fig, axes = plt.subplots(
+            nrows,
+            ncols,
+            figsize=(4.2 * ncols, 3.0 * nrows + 0.8),
+            squeeze=False,
+            layout="constrained",
+        )
         for k in range(p):
             ax = axes[k // ncols, k % ncols]
             ax.plot(*_gapped(x_all, scene.E[k]), color=TRUTH_COLOR, linewidth=2.2, label="truth")
             for r in blind:
                 assert r.E_hat is not None
                 if r.alignment[k] < 0:
-                    ax.plot([], [], color=styles[r.label]["color"], label=f"{r.label} (not recovered)")
+                    ax.plot(
+                        [], [], color=styles[r.label]["color"], label=f"{r.label} (not recovered)"
+                    )
                     continue
                 e_hat, e = r.E_hat[k], scene.E[k]
                 cos = float(e @ e_hat / (np.linalg.norm(e) * np.linalg.norm(e_hat) or 1.0))
                 sad = float(np.arccos(np.clip(cos, -1.0, 1.0)))
-                ax.plot(*_gapped(x_all, e_hat), color=styles[r.label]["color"],
-                        linestyle=styles[r.label]["linestyle"] if styles[r.label]["linestyle"] != "-" else "--",
-                        linewidth=1.4, label=f"{r.label} (SAD {sad:.3f} rad)")
-            ax.set_title(titles[k].replace("\n", ": "), color="#B00000" if scene.weak[k] else "black")
+                ax.plot(
+                    *_gapped(x_all, e_hat),
+                    color=styles[r.label]["color"],
+                    linestyle=styles[r.label]["linestyle"]
+                    if styles[r.label]["linestyle"] != "-"
+                    else "--",
+                    linewidth=1.4,
+                    label=f"{r.label} (SAD {sad:.3f} rad)",
+                )
+            ax.set_title(
+                titles[k].replace("\n", ": "), color="#B00000" if scene.weak[k] else "black"
+            )
             ax.set_xlabel(x_label)
             ax.set_ylabel("reflectance")
             ax.legend(loc="best", frameon=True, framealpha=0.85)

@@ -61,12 +61,20 @@ def method_style(labels: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
     """``"png,svg"`` -> ``("png", "svg")``; unknown formats raise :class:`ParameterError`."""
-    items = [s.strip().lower() for s in text.split(",")] if isinstance(text, str) else [s.lower() for s in text]
+    items = (
+        [s.strip().lower() for s in text.split(",")]
+        if isinstance(text, str)
+        else [s.lower() for s in text]
+    )
     if not items or not all(items):
-        raise ParameterError(f"--format: expected a comma-separated list of {', '.join(FORMATS)}, got {text!r}")
+        raise ParameterError(
+            f"--format: expected a comma-separated list of {', '.join(FORMATS)}, got {text!r}"
+        )
     for item in items:
         if item not in FORMATS:
-            raise ParameterError(f"--format: unknown image format {item!r}; choose from {', '.join(FORMATS)}")
+            raise ParameterError(
+                f"--format: unknown image format {item!r}; choose from {', '.join(FORMATS)}"
+            )
     return tuple(dict.fromkeys(items))
 
 
@@ -85,8 +93,9 @@ def save(fig: Any, directory: Path, stem: str, formats: Sequence[str]) -> list[P
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    fig.savefig(fh, format=fmt, dpi=DPI,
-                                metadata={"Date": None} if fmt == "svg" else None)
+                    fig.savefig(
+                        fh, format=fmt, dpi=DPI, metadata={"Date": None} if fmt == "svg" else None
+                    )
                 os.chmod(tmp, 0o644)
                 os.replace(tmp, target)
             except BaseException:
@@ -94,7 +103,9 @@ def save(fig: Any, directory: Path, stem: str, formats: Sequence[str]) -> list[P
                 raise
             written.append(target)
     except OSError as exc:
-        raise HubenchError(f"cannot write figures to {directory}: {exc.strerror or exc}; choose a writable --output") from None
+        raise HubenchError(
+            f"cannot write figures to {directory}: {exc.strerror or exc}; choose a writable --output"
+        ) from None
     finally:
         plt.close(fig)
     return written

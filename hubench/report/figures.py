@@ -63,12 +63,16 @@ def load_frame(store_path: str | Path) -> tuple[pd.DataFrame, Path]:
 
     path = Path(store_path)
     if not path.is_file():
-        raise StoreError(f"--store: no results store at {path}; run `hubench run --save-estimates` first or pass --store")
+        raise StoreError(
+            f"--store: no results store at {path}; run `hubench run --save-estimates` first or pass --store"
+        )
     with ResultStore(path) as store:
         frame = store.to_frame()
         estimates = store.estimates_dir
     if frame.empty:
-        raise StoreError(f"--store: {path} holds no results; run `hubench run --save-estimates` first")
+        raise StoreError(
+            f"--store: {path} holds no results; run `hubench run --save-estimates` first"
+        )
     return labelled(frame), estimates
 
 
@@ -112,7 +116,9 @@ def plot_store(
 
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
-        raise ParameterError(f"kinds: unknown figure {unknown[0]!r}; choose from {', '.join(KINDS)}")
+        raise ParameterError(
+            f"kinds: unknown figure {unknown[0]!r}; choose from {', '.join(KINDS)}"
+        )
     frame, estimates_dir = load_frame(store_path)
     frame = select_methods(frame, methods)
     scenarios = select_scenarios(frame, scene)
@@ -140,17 +146,21 @@ def plot_store(
         figures: dict[str, list[Path]] = {}
         fig = metrics_vs_snr(rows, scenario) if "metrics-vs-snr" in kinds else None
         if fig is None and "metrics-vs-snr" in kinds:
-            result.notes.append(f"{scenario}: no metric against SNR to draw (real scene or nothing ok)")
+            result.notes.append(
+                f"{scenario}: no metric against SNR to draw (real scene or nothing ok)"
+            )
         elif fig is not None:
             figures["metrics-vs-snr"] = save(fig, out_dir, f"{stem}_metrics-vs-snr", formats)
         if scene_results is not None:
             tag = f"{_snr_tag(scene_results.snr_db)}_seed{scene_results.seed}"
             if "abundances" in kinds:
-                figures["abundances"] = save(abundance_grid(scene_results), out_dir,
-                                             f"{stem}_abundances_{tag}", formats)
+                figures["abundances"] = save(
+                    abundance_grid(scene_results), out_dir, f"{stem}_abundances_{tag}", formats
+                )
             if "spectra" in kinds:
-                figures["spectra"] = save(endmember_spectra(scene_results), out_dir,
-                                          f"{stem}_spectra_{tag}", formats)
+                figures["spectra"] = save(
+                    endmember_spectra(scene_results), out_dir, f"{stem}_spectra_{tag}", formats
+                )
             pr = weak_pr_curves(scene_results) if "weak-pr" in kinds else None
             if pr is None and "weak-pr" in kinds:
                 result.notes.append(f"{scenario}: no weak endmember present, so no PR curve")
