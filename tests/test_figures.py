@@ -93,12 +93,13 @@ def test_loaded_estimates_follow_stored_alignment(store_path: Path) -> None:
         raw = store.load_estimate(row["key"])
     scene = hubench.make_scene("weak", seed=0, **json.loads(row["scenario_params"]))
     np.testing.assert_array_equal(loaded.scene.A, scene.A)
-    vca = next(r for r in loaded.results if r.label == "vca+fcls")
+    labels = dict(zip(rows["method"], rows["method_label"], strict=False))
+    vca = next(r for r in loaded.results if r.label == labels["vca+fcls"])
     alignment = json.loads(row["alignment"])
     for k, j in enumerate(alignment):  # column k of the drawn estimate is raw column alignment[k]
         np.testing.assert_array_equal(vca.A_hat[:, k], raw["A"][:, j])
         np.testing.assert_array_equal(vca.E_hat[k], raw["E"][j])  # type: ignore[index]
-    fcls = next(r for r in loaded.results if r.label == "fcls")
+    fcls = next(r for r in loaded.results if r.label == labels["fcls"])
     assert fcls.E_hat is None  # supervised: given the true spectra
     assert np.sqrt(np.mean((scene.A - vca.A_hat) ** 2)) == pytest.approx(row["armse"], rel=1e-12)
 

@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,9 @@ from hubench.errors import (
     suggest,
 )
 from hubench.scene import Scene
+
+if TYPE_CHECKING:
+    from hubench.harness.store import ResultStore
 
 _ARMSE_RTOL = 1e-6
 
@@ -199,7 +203,9 @@ def _aligned(label: str, arrays: dict[str, np.ndarray], p: int) -> MethodResult:
     return MethodResult(label=label, A_hat=A_hat, E_hat=E_hat, alignment=alignment)
 
 
-def load_scene_results(store: object, rows: pd.DataFrame, snr: float, seed: int) -> SceneResults:
+def load_scene_results(
+    store: ResultStore, rows: pd.DataFrame, snr: float, seed: int
+) -> SceneResults:
     """Regenerate the scene of ``rows`` at (``snr``, ``seed``) and load every method's estimate.
 
     Parameters
@@ -226,7 +232,7 @@ def load_scene_results(store: object, rows: pd.DataFrame, snr: float, seed: int)
     for _, row in cells.iterrows():
         result = _aligned(
             str(row["method_label"]), store.load_estimate(row["key"]), scene.n_endmembers
-        )  # type: ignore[attr-defined]
+        )
         armse = float(np.sqrt(np.mean((scene.A - result.A_hat) ** 2)))
         stored = float(row["armse"]) if "armse" in row.index else math.nan
         if np.isfinite(stored) and not math.isclose(
