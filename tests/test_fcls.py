@@ -58,11 +58,12 @@ def assert_simplex(A: np.ndarray) -> None:
     assert np.abs(A.sum(axis=1) - 1.0).max() <= TOL
 
 
+@pytest.mark.parametrize("pivots", [0, 3])  # active set alone; pivoting first
 @pytest.mark.parametrize("p", [2, 3, 6, 10])
-def test_matches_nnls_reference_on_random_problems(p: int) -> None:
+def test_matches_nnls_reference_on_random_problems(p: int, pivots: int) -> None:
     rng = np.random.default_rng(p)
     E, Y = mixed_problem(rng, p)
-    result = fcls(E, Y)
+    result = fcls(E, Y, pivots=pivots)
     assert result.converged
     assert_simplex(result.A)
     np.testing.assert_allclose(result.A, nnls_reference(E, Y), atol=1e-6)
@@ -85,11 +86,13 @@ def test_degenerate_pixels_zero_far_outside_and_negative() -> None:
     Y[10:20] *= 1e3  # far outside the simplex
     Y[20:30] = -Y[20:30]  # opposite side of the origin
     Y[30:40] = 5.0 * E[rng.integers(0, 4, 10)]  # on the ray of one vertex
-    result = fcls(E, Y)
-    assert result.converged
-    assert_simplex(result.A)
-    assert kkt_residual(E, Y, result.A).max() < TOL
-    np.testing.assert_allclose(result.A, nnls_reference(E, Y), atol=1e-6)
+    reference = nnls_reference(E, Y)
+    for pivots in (0, 3):
+        result = fcls(E, Y, pivots=pivots)
+        assert result.converged
+        assert_simplex(result.A)
+        assert kkt_residual(E, Y, result.A).max() < TOL
+        np.testing.assert_allclose(result.A, reference, atol=1e-6)
 
 
 def test_near_collinear_endmembers() -> None:
@@ -108,12 +111,13 @@ def test_singular_gram_reaches_the_optimal_value(kind: str) -> None:
     rng = np.random.default_rng(5)
     E, Y = mixed_problem(rng, 4, n=150)
     E[3] = E[2] if kind == "duplicate" else 0.5 * (E[0] + E[1])
-    result = fcls(E, Y)
-    assert_simplex(result.A)
-    assert kkt_residual(E, Y, result.A).max() < 1e-9
     reference = nnls_reference(E, Y)
-    gap = objective(E, Y, result.A) - objective(E, Y, reference)
-    assert gap.max() <= 1e-9 * objective(E, Y, reference).max()
+    for pivots in (0, 3):
+        result = fcls(E, Y, pivots=pivots)
+        assert_simplex(result.A)
+        assert kkt_residual(E, Y, result.A).max() < 1e-9
+        gap = objective(E, Y, result.A) - objective(E, Y, reference)
+        assert gap.max() <= 1e-9 * objective(E, Y, reference).max()
 
 
 def test_one_and_two_endmembers() -> None:
@@ -132,9 +136,10 @@ def test_many_distinct_free_sets_use_the_per_pixel_path() -> None:
     E = rng.random((p, 40))
     A = rng.dirichlet(np.full(p, 0.2), 400)
     Y = A @ E + 0.02 * rng.standard_normal((400, 40))
-    result = fcls(E, Y)
-    assert kkt_residual(E, Y, result.A).max() < TOL
-    np.testing.assert_allclose(result.A, nnls_reference(E, Y), atol=1e-6)
+    for pivots in (0, 3):
+        result = fcls(E, Y, pivots=pivots)
+        assert kkt_residual(E, Y, result.A).max() < TOL
+        np.testing.assert_allclose(result.A, nnls_reference(E, Y), atol=1e-6)
     G = E @ E.T / np.linalg.eigvalsh(E @ E.T)[-1]
     free = rng.random((300, p)) < 0.4
     free[np.arange(300), rng.integers(0, p, 300)] = True

@@ -9,17 +9,25 @@ With the Gram matrix ``G = E E^T`` (p x p, shared by all pixels) and ``b = E y``
 row of ``B = Y @ E.T``) it is the quadratic programme ``min 0.5 a^T G a - b^T a`` on the
 simplex, so after the single product ``Y @ E.T`` every pixel costs O(p^2) per iteration.
 
-The solver is a primal active-set method (Nocedal & Wright, Alg. 16.3) run on all pixels
-in lock-step: each pixel keeps a feasible point and a free set ``F``; one iteration solves
-the equality-constrained problem on ``F`` (a bordered KKT system) and either moves to its
-solution and frees the index with the most negative multiplier, or steps to the boundary
-and fixes the index that hits zero. The KKT systems are solved once per distinct free set
-present (at most ``2^p``, in practice a few dozen), and each pixel gathers its solution
-operator, so there is no Python loop over pixels. The start is the Euclidean projection
-onto the simplex of the sum-to-one least-squares solution, which is already optimal for
-every pixel inside the simplex, so most pixels finish in zero or one iteration and the
-working set shrinks quickly. The method terminates at the exact optimum (up to rounding);
-``kkt_residual`` measures how close a result is.
+The solver works on all pixels in lock-step and never loops over pixels in Python:
+
+1. Start from the sum-to-one least-squares solution (one affine map of ``b``). It is
+   optimal wherever it is non-negative, so pixels inside the simplex finish here.
+2. A few block-pivoting sweeps (Kim & Park's idea for NNLS): free every fixed index with
+   a negative multiplier and fix every free index that went negative, all at once. A
+   pixel whose equality-constrained solution meets every KKT condition is final.
+3. The rest run a primal active-set method (Nocedal & Wright, Alg. 16.3), which cannot
+   cycle: a feasible point (the simplex projection of the last iterate) and a free set;
+   each iteration solves the equality-constrained problem on the free set and either
+   moves to its solution and frees the index with the most negative multiplier, or
+   steps to the boundary and fixes the index that reaches zero.
+
+Every equality-constrained problem is a bordered KKT system ``[G_FF 1; 1^T 0]``. For
+p <= 10 the solution operators of all ``2^p - 1`` faces are computed once per call and
+each pixel gathers its own by the bit code of its free set; for larger p the faces present
+are solved once each, or each pixel solves its own small system (batched LU). Singular
+systems (duplicate or affinely dependent endmembers) get the pseudo-inverse. The result is
+the exact optimum up to rounding; ``kkt_residual`` measures how close a result is.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ class SimplexLSResult:
     Attributes
     ----------
     A : (n_pixels, n_endmembers) abundances, non-negative, rows summing to one.
-    iterations : active-set iterations run (the maximum over pixels).
+    iterations : block-pivoting sweeps plus active-set iterations run (maximum over pixels).
     n_unconverged : pixels that hit ``max_iter`` before meeting the KKT conditions.
     n_stalled : pixels stopped because rounding made a freed index non-positive again
         (their multiplier violation is below rounding level of the KKT system).
@@ -221,18 +229,20 @@ class _FaceSolver:
 def _block_pivoting(
     faces: _FaceSolver, G: np.ndarray, A: np.ndarray, work: np.ndarray, s: np.ndarray,
     B1: np.ndarray, tol: float, pivots: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """A few block-pivoting sweeps (Kim & Park style) from the sum-to-one LS solution ``s``.
 
     Each sweep frees every fixed index with a negative multiplier and fixes every free one
     that went negative, all at once; a pixel whose equality solution meets every KKT
     condition is final (written to ``A``) and leaves the working set. Block pivoting can
     cycle, so after ``pivots`` sweeps the rest go to the primal active-set method, which
-    cannot. Returns the remaining ``work``, their last solutions and ``B1``.
+    cannot. Returns the remaining ``work``, their last solutions, ``B1`` and the sweeps run.
     """
     p = G.shape[0]
     free = s > 0.0
+    sweeps = 0
     for _ in range(pivots):
+        sweeps += 1
         sol = faces.solve(free, B1)
         s, mu = sol[:, :p], sol[:, p]
         lam = s @ G - B1[:, :p] + mu[:, None]
@@ -245,7 +255,7 @@ def _block_pivoting(
         free = (free[keep] & ~negative[keep]) | entering[keep]
         if not work.size:
             break
-    return work, s, B1
+    return work, s, B1, sweeps
 
 
 def fcls_gram(
@@ -261,6 +271,8 @@ def fcls_gram(
     tol : multiplier tolerance in abundance units (multipliers divided by the largest
         eigenvalue of ``G``): a fixed index is optimal when its multiplier >= -tol.
     max_iter : active-set iteration cap (default ``10 * p + 50``).
+    pivots : block-pivoting sweeps tried before the active-set method (0: none). They
+        only change the speed: a pixel leaves them only when it meets the KKT conditions.
     """
     G = np.asarray(G, dtype=np.float64)
     B = np.asarray(B, dtype=np.float64)
@@ -285,8 +297,9 @@ def fcls_gram(
     B1[:, :p] = B[work] / scale
     faces = _FaceSolver(G) if work.size else None
     s = A[work]
+    sweeps = 0
     if faces is not None and pivots:
-        work, s, B1 = _block_pivoting(faces, G, A, work, s, B1, tol, pivots)
+        work, s, B1, sweeps = _block_pivoting(faces, G, A, work, s, B1, tol, pivots)
     a = project_simplex(s)
     free = a > 0.0
     just_freed = np.full(work.size, -1)
@@ -338,11 +351,12 @@ def fcls_gram(
     A[work] = a
     np.maximum(A, 0.0, out=A)
     A /= A.sum(axis=1, keepdims=True)  # ASC to rounding, whatever the operator's size
-    return SimplexLSResult(A, iterations, int(work.size), n_stalled)
+    return SimplexLSResult(A, sweeps + iterations, int(work.size), n_stalled)
 
 
 def fcls(
-    E: np.ndarray, Y: np.ndarray, *, tol: float = 1e-12, max_iter: int | None = None
+    E: np.ndarray, Y: np.ndarray, *, tol: float = 1e-12, max_iter: int | None = None,
+    pivots: int = 3,
 ) -> SimplexLSResult:
     """Fully constrained least squares for every pixel: ``min |y - E^T a|^2`` on the simplex.
 
@@ -350,14 +364,14 @@ def fcls(
     ----------
     E : (n_endmembers, n_bands) endmembers.
     Y : (n_pixels, n_bands) pixels.
-    tol, max_iter : see :func:`fcls_gram`.
+    tol, max_iter, pivots : see :func:`fcls_gram`.
 
     Returns
     -------
     SimplexLSResult with ``A`` of shape (n_pixels, n_endmembers).
     """
     E, Y = _check_inputs(E, Y)
-    return fcls_gram(E @ E.T, _product(Y, E), tol=tol, max_iter=max_iter)
+    return fcls_gram(E @ E.T, _product(Y, E), tol=tol, max_iter=max_iter, pivots=pivots)
 
 
 def kkt_residual(E: np.ndarray, Y: np.ndarray, A: np.ndarray) -> np.ndarray:
