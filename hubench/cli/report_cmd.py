@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="folder for report.md and figures/ (default: 'report' beside the store)",
     )
+    parser.add_argument(
+        "--name", default="report.md", help="file name of the page in --output (default: report.md)"
+    )
     parser.add_argument("--title", default="hubench report", help="heading of the page")
 
 
@@ -28,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from hubench.report.markdown_report import write_report
 
     output = Path(args.output) if args.output else Path(args.store).parent / "report"
-    page, plots = write_report(args.store, output, title=args.title)
+    page, plots = write_report(args.store, output, title=args.title, page_name=args.name)
     for note in plots.notes:
         sys.stderr.write(f"note: {note}\n")
     sys.stderr.write(f"wrote {page} and {len(plots.all_files())} figures in {output / 'figures'}\n")
