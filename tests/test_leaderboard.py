@@ -207,7 +207,10 @@ def test_variants_labelled_and_snr_special_values() -> None:
                      method_params=json.dumps({"tol": 1e-9})))  # fmt: skip
     rows.append(cell("fcls", "standard", math.inf, 0, armse=0.3))
     tables = parse_markdown_tables(render_markdown(pd.DataFrame(rows), metrics=["armse"]))
-    assert set(tables["samson"]["method"]) == {"fcls[tol=1e-06]", "fcls[tol=1e-09]"}
+    assert set(tables["samson"]["method"]) == {
+        "fcls[tol=1e-06] (given E)",
+        "fcls[tol=1e-09] (given E)",
+    }
     assert "armse" in tables["samson"].columns
     assert "armse @ noiseless" in tables["standard"].columns
     csv = pd.read_csv(io.StringIO(render_csv(pd.DataFrame(rows), metrics=["armse"])))
@@ -329,3 +332,21 @@ def exit_code(argv: list[str]) -> int:
         return main(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+
+
+def test_metric_that_does_not_apply_is_left_out_of_the_rank() -> None:
+    rows = []
+    for s in range(2):
+        rows.append(cell("fcls", "standard", 20.0, s, armse=0.05, msad=math.nan))  # supervised
+        rows.append(cell("blind1", "standard", 20.0, s, armse=0.10, msad=0.1))
+        rows.append(cell("blind2", "standard", 20.0, s, armse=0.20, msad=0.2))
+        rows.append(
+            cell("broken", "standard", 20.0, s, status="error", armse=math.nan, msad=math.nan)
+        )
+    table = parse_markdown_tables(render_markdown(pd.DataFrame(rows), metrics=["armse", "msad"]))[
+        "standard"
+    ]
+    ranks = dict(zip(table["method"], table["rank"], strict=True))
+    # fcls: armse rank 1, msad not applicable -> 1; blind1: (2 + 1) / 2; broken: (4 + 3) / 2
+    assert ranks == {"fcls (given E)": "1.00", "blind1": "1.50", "blind2": "2.50", "broken": "3.50"}
+    assert list(table["method"]) == ["fcls (given E)", "blind1", "blind2", "broken"]

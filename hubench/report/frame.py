@@ -93,6 +93,15 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def is_supervised(name: str) -> bool:
+    """True for a registered method whose task is ``supervised`` (it is given the true E)."""
+    try:
+        from hubench.methods import METHODS
+    except ImportError:  # pragma: no cover - the registry is always importable in practice
+        return False
+    return name in METHODS and METHODS.get(name).task == "supervised"
+
+
 # ---- selection ----------------------------------------------------------------------
 def select(
     frame: pd.DataFrame,

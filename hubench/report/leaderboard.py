@@ -5,8 +5,9 @@ scenario, a row per method, ``mean ± std`` over seeds of the cells that finishe
 for each metric at each SNR (columns ``armse @ 10 dB``), the best value of a column in
 bold (direction from the metric registry; ties within a relative 1e-9 all bold; missing
 values never), an overall ``rank`` (mean over the quality columns of the method's rank
-in each; ties share the average rank; a missing value ranks last), cost columns summed
-up over all SNRs and not ranked, and ``failed`` = cells not ok / cells run. A header
+in each; ties share the average rank; a method with no ok cell ranks last in a column,
+a metric that does not apply to it is left out of its mean), cost columns averaged
+over all SNRs and not ranked, and ``failed`` = cells not ok / cells run. A header
 names the settings and versions that produced the numbers. Nothing here reads a clock:
 the same store gives the same bytes.
 """
@@ -26,7 +27,14 @@ import pandas as pd
 from tabulate import tabulate
 
 from hubench.errors import HubenchError
-from hubench.report.frame import DEFAULT_METRICS, labelled, resolve_metrics, select, variant_labels
+from hubench.report.frame import (
+    DEFAULT_METRICS,
+    is_supervised,
+    labelled,
+    resolve_metrics,
+    select,
+    variant_labels,
+)
 from hubench.report.stats import (
     COST_METRICS,
     best_mask,
@@ -93,6 +101,11 @@ def _snr_order(values: Any) -> list[float]:
     return snrs
 
 
+def _cell_text(stats: tuple[float, float, int], bold: bool) -> str:
+    text = format_mean_std(*stats)
+    return f"**{text}**" if bold else text
+
+
 def scenario_table(frame: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
     """One scenario's table, rows sorted by rank: ``method``, ``rank``, metric columns, ``failed``.
 
@@ -118,18 +131,14 @@ def scenario_table(frame: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
             if not np.isfinite(means.to_numpy()).any():
                 continue
             bold = best_mask(means, better)
-            texts[label] = pd.Series(
-                {
-                    m: (
-                        f"**{format_mean_std(*stats[m])}**"
-                        if bold[m]
-                        else format_mean_std(*stats[m])
-                    )
-                    for m in methods
-                }
-            )
+            texts[label] = pd.Series({m: _cell_text(stats[m], bool(bold[m])) for m in methods})
             if not cost:
-                ranks.append(column_ranks(means, better))
+                # No value although cells finished ok: the metric does not apply to the
+                # method (msad of a supervised one), so the column does not count for it.
+                # No cell finished ok: it ranks last there.
+                finished = set(sub["method_label"])
+                applies = [m for m in methods if stats[m][2] > 0 or m not in finished]
+                ranks.append(column_ranks(means[applies], better).reindex(methods))
     counts = frame.groupby("method_label")["status"].agg(
         failed=lambda s: int((s != "ok").sum()), total="size"
     )
@@ -140,6 +149,9 @@ def scenario_table(frame: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
     for label, col in texts.items():
         table[label] = col
     table["failed"] = [f"{counts.loc[m, 'failed']}/{counts.loc[m, 'total']}" for m in methods]
+    supervised = set(frame.loc[frame["method"].map(is_supervised), "method_label"])
+    table.index = [f"{m} (given E)" if m in supervised else m for m in methods]
+    table.index.name = "method"
     table = table.reset_index().sort_values(["rank", "method"], kind="stable")
     table["rank"] = [f"{r:.2f}" if np.isfinite(r) else "n/a" for r in table["rank"]]
     return table.reset_index(drop=True)
@@ -187,10 +199,13 @@ def _notes(metrics: Sequence[str]) -> str:
         parts.append(f"`{m}` ({unit + ', ' if unit else ''}{better} is better)")
     return (
         "Each cell: mean ± std over seeds of the cells that finished ok (std left out for "
-        "one seed; n/a when none did). **Bold**: best of its column. `rank`: mean over the "
-        "quality columns of the method's rank in each (ties share; a missing value ranks "
-        "last); cost columns are averaged over all SNRs and not ranked. `failed`: cells not "
-        "ok / cells run. Metrics: " + ", ".join(parts) + "."
+        "one seed; n/a when no cell finished or the metric does not apply). **Bold**: best "
+        "of its column. `rank`: mean over the quality columns of the method's rank in each "
+        "(ties share; no finished cell ranks last; a metric that does not apply is left "
+        "out); cost columns are averaged over all SNRs and not ranked. `failed`: cells not "
+        "ok / cells run. `(given E)`: supervised, given the true endmembers. Metrics: "
+        + ", ".join(parts)
+        + "."
     )
 
 
