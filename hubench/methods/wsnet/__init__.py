@@ -6,3 +6,7 @@ Small modules, each tested on its own: :mod:`.wavelet` (differentiable DWT encod
 :mod:`.model` (gate, abundance head, decoder, KL separability term) and :mod:`.method`
 (the registered method). See ``docs/ws-net.md``.
 """
+
+from hubench.methods.wsnet.method import WSNet
+
+__all__ = ["WSNet"]

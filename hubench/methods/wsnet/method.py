@@ -1,0 +1,159 @@
+"""``ws-net``: WS-Net (Long, Zia, Fu, Rolland, Zhou; arXiv 2603.09037, 2026) as a method.
+
+Only the abstract is public; the network and every inferred choice are described in
+:mod:`hubench.methods.wsnet.model` and ``docs/ws-net.md``. Training (device, seeding,
+early stopping, LR schedule, clipping, loss history, peak memory) is the shared
+:class:`~hubench.deep.base.DeepMethod` loop; this module adds the hyperparameters, the
+ablation switches (``use_wavelet``, ``use_mamba``, ``use_attention``, ``use_gate``,
+``kl_weight=0``) and Adam with a separate, smaller learning rate for the endmembers
+(``lr_decoder``, inferred: VCA already puts them close).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+
+from hubench.deep.base import DeepMethod, positive_float, positive_int
+from hubench.deep.layers import UnmixingNetwork
+from hubench.errors import ParameterError
+from hubench.methods.base import register_method
+from hubench.methods.wsnet.model import WSNetwork
+from hubench.methods.wsnet.wavelet import check_mode, wavelet_filters
+from hubench.scene import Estimate, Observation
+
+SWITCHES = ("use_wavelet", "use_mamba", "use_attention", "use_gate", "ls_prior")
+
+
+@register_method
+class WSNet(DeepMethod):
+    """WS-Net: wavelet encoder, Mamba + Weak Signal Attention, gate, KL-regularised decoder.
+
+    Parameters
+    ----------
+    epochs, batch_size, lr, lr_decoder : int, int, float, float
+        Training length, pixels per batch, Adam learning rates of the network and of
+        the endmembers.
+    lr_step, lr_gamma, grad_clip, patience, min_delta
+        Shared training controls (see :class:`~hubench.deep.base.DeepMethod`).
+    width, d_state, expand, patch, heads : int
+        Token width, Mamba state size and expansion, bands per token, attention heads.
+    wavelet, levels, wavelet_mode : str, int, str
+        The encoder's DWT (any discrete PyWavelets wavelet; modes as ``pywt``).
+    use_wavelet, use_mamba, use_attention, use_gate : bool
+        Ablation switches (False removes that component).
+    ls_prior : bool
+        Start the abundance logits from the least-squares abundances (see
+        :mod:`hubench.methods.wsnet.model`); False: the network alone.
+    kl_weight, sad_weight : float
+        Weights of the KL separability penalty (0 disables it) and of the SAD term.
+    init : {"vca", "random"}
+    device : {"auto", "cpu", "cuda"}
+    random_state : int or None
+    """
+
+    name = "ws-net"
+    task = "blind"
+    description = "WS-Net: wavelet-fused Mamba + weak-signal attention unmixing (arXiv 2603.09037; inferred design)"
+    version = "1"
+    deterministic = True
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "ci": {"epochs": 2, "batch_size": 256, "width": 8, "d_state": 4, "patch": 8},
+        "quick": {"epochs": 40, "batch_size": 128, "width": 16, "d_state": 8, "patch": 4, "patience": 8},
+        "full": {"epochs": 150, "batch_size": 64, "width": 32, "d_state": 16, "patch": 2, "patience": 20},
+    }
+
+    def __init__(
+        self,
+        *,
+        epochs: int = 60,
+        batch_size: int = 128,
+        lr: float = 2e-3,
+        lr_decoder: float = 5e-5,
+        lr_step: int = 0,
+        lr_gamma: float = 0.5,
+        grad_clip: float | None = 1.0,
+        patience: int = 10,
+        min_delta: float = 1e-5,
+        width: int = 16,
+        d_state: int = 8,
+        expand: int = 2,
+        patch: int = 4,
+        heads: int = 2,
+        wavelet: str = "db2",
+        levels: int = 2,
+        wavelet_mode: str = "symmetric",
+        use_wavelet: bool = True,
+        use_mamba: bool = True,
+        use_attention: bool = True,
+        use_gate: bool = True,
+        ls_prior: bool = True,
+        kl_weight: float = 0.01,
+        sad_weight: float = 0.1,
+        init: str = "vca",
+        device: str = "auto",
+        random_state: int | None = None,
+    ) -> None:
+        super().__init__(
+            epochs=epochs, batch_size=batch_size, lr=lr, lr_step=lr_step, lr_gamma=lr_gamma,
+            grad_clip=grad_clip, patience=patience, min_delta=min_delta, init=init,
+            device=device, random_state=random_state,
+        )
+        self.lr_decoder = lr_decoder
+        self.width = width
+        self.d_state = d_state
+        self.expand = expand
+        self.patch = patch
+        self.heads = heads
+        self.wavelet = wavelet
+        self.levels = levels
+        self.wavelet_mode = wavelet_mode
+        self.use_wavelet = use_wavelet
+        self.use_mamba = use_mamba
+        self.use_attention = use_attention
+        self.use_gate = use_gate
+        self.ls_prior = ls_prior
+        self.kl_weight = kl_weight
+        self.sad_weight = sad_weight
+
+    def check_params(self) -> None:
+        positive_float(self, "lr_decoder")
+        for name in ("width", "d_state", "expand", "patch", "heads", "levels"):
+            positive_int(self, name)
+        if self.width % self.heads:
+            raise ParameterError(f"heads: width={self.width} must be divisible by heads={self.heads}")
+        wavelet_filters(self.wavelet)
+        check_mode(self.wavelet_mode)
+        for name in SWITCHES:
+            if not isinstance(getattr(self, name), bool):
+                raise ParameterError(f"{name}: expected True or False, got {getattr(self, name)!r}")
+        for name in ("kl_weight", "sad_weight"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
+                raise ParameterError(f"{name}: expected a number >= 0 (0 disables the term), got {value!r}")
+
+    def build_network(self, observation: Observation, E_init: torch.Tensor) -> WSNetwork:
+        scale = float(torch.as_tensor(observation.Y).square().mean().sqrt()) or 1.0
+        network = WSNetwork(
+            E_init, scale, width=self.width, d_state=self.d_state, expand=self.expand,
+            patch=self.patch, wavelet=self.wavelet, levels=self.levels, wavelet_mode=self.wavelet_mode,
+            heads=self.heads, use_wavelet=self.use_wavelet, use_mamba=self.use_mamba,
+            use_attention=self.use_attention, use_gate=self.use_gate, ls_prior=self.ls_prior,
+        )
+        self.mamba_backend_ = network.mamba_backend
+        return network
+
+    def make_optimizer(self, network: UnmixingNetwork) -> torch.optim.Optimizer:
+        decoder = list(network.decoder.parameters())  # type: ignore[union-attr]
+        others = [p for p in network.parameters() if all(p is not q for q in decoder)]
+        return torch.optim.Adam([{"params": others, "lr": self.lr}, {"params": decoder, "lr": self.lr_decoder}])
+
+    def loss(self, network: UnmixingNetwork, batch: torch.Tensor) -> torch.Tensor:
+        assert isinstance(network, WSNetwork)
+        return network.training_loss(batch, float(self.sad_weight), float(self.kl_weight))
+
+    def _fit(self, observation: Observation) -> Estimate:
+        estimate = super()._fit(observation)
+        estimate.info["mamba_backend"] = self.mamba_backend_  # "torch", "mamba_ssm" or "off"
+        return estimate
