@@ -95,6 +95,10 @@ def metrics_vs_snr(
     nrows = -(-len(chosen) // ncols)
     x_all, ticks, tick_labels = _snr_positions(ok["snr_db"].to_numpy(dtype=float))
     ok = ok.assign(_x=x_all)
+    # Dodge: shift each method a little along x so identical results stay visible.
+    methods = sorted(ok["method_label"].astype(str).unique())
+    span = (max(ticks) - min(ticks)) if len(ticks) > 1 else 10.0
+    dodge = {m: (i - (len(methods) - 1) / 2) * 0.012 * span for i, m in enumerate(methods)}
     with plt.rc_context(RC):
         fig, axes = plt.subplots(
             nrows,
@@ -110,8 +114,9 @@ def metrics_vs_snr(
                 if stats.empty:
                     continue
                 st = styles[str(label)]
+                x = stats.index.to_numpy(dtype=float) + dodge[str(label)]
                 ax.plot(
-                    stats.index,
+                    x,
                     stats["mean"],
                     color=st["color"],
                     linestyle=st["linestyle"],
@@ -120,7 +125,7 @@ def metrics_vs_snr(
                     label=str(label),
                 )
                 ax.fill_between(
-                    stats.index,
+                    x,
                     stats["min"],
                     stats["max"],
                     color=st["color"],
