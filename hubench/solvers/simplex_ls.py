@@ -27,7 +27,7 @@ p <= 10 the solution operators of all ``2^p - 1`` faces are computed once per ca
 each pixel gathers its own by the bit code of its free set; for larger p the faces present
 are solved once each, or each pixel solves its own small system (batched LU). Singular
 systems (duplicate or affinely dependent endmembers) get the pseudo-inverse. The result is
-the exact optimum up to rounding; ``kkt_residual`` measures how close a result is.
+the exact optimum up to rounding; ``kkt_residual`` (:mod:`hubench.solvers.simplex`) measures how close a result is.
 """
 
 from __future__ import annotations
@@ -37,6 +37,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from hubench.errors import ValidationError
+from hubench.solvers.simplex import (
+    check_inputs,
+    image_product,
+    kkt_residual,
+    kkt_residual_gram,
+    lipschitz,
+    project_simplex,
+)
 
 
 @dataclass(frozen=True)
@@ -60,50 +68,6 @@ class SimplexLSResult:
     @property
     def converged(self) -> bool:
         return self.n_unconverged == 0
-
-
-def project_simplex(V: np.ndarray) -> np.ndarray:
-    """Euclidean projection of every row of ``V`` (n, p) onto the probability simplex.
-
-    Sort-based (Held, Wolfe & Crowder 1974; Duchi et al. 2008), vectorised over rows.
-    """
-    V = np.asarray(V, dtype=np.float64)
-    n, p = V.shape
-    U = -np.sort(-V, axis=1)
-    css = np.cumsum(U, axis=1) - 1.0
-    positive = U - css / np.arange(1, p + 1) > 0
-    rho = p - 1 - np.argmax(positive[:, ::-1], axis=1)  # last index where positive
-    theta = css[np.arange(n), rho] / (rho + 1)
-    return np.maximum(V - theta[:, None], 0.0)
-
-
-def _check_inputs(E: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    E = np.asarray(E, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64)
-    if E.ndim != 2 or Y.ndim != 2:
-        raise ValidationError(f"E and Y must be 2-D, got shapes {E.shape} and {Y.shape}")
-    if E.shape[1] != Y.shape[1]:
-        raise ValidationError(
-            f"E has {E.shape[1]} bands but Y has {Y.shape[1]}; pass E as (n_endmembers, n_bands)"
-        )
-    if not np.all(np.isfinite(E)):
-        raise ValidationError("E holds NaN/Inf values; clean the input first")
-    return E, Y
-
-
-def _product(Y: np.ndarray, E: np.ndarray) -> np.ndarray:
-    """``Y @ E.T`` (n_pixels, p); NaN/Inf in ``Y`` always reach it (0 * inf is NaN), so
-    checking the small product replaces a pass over the whole image."""
-    B = Y @ E.T
-    if not np.all(np.isfinite(B)):
-        raise ValidationError("Y holds NaN/Inf values (or overflows); clean the input first")
-    return B
-
-
-def _scale(G: np.ndarray) -> float:
-    """Largest eigenvalue of ``G`` (its Lipschitz constant), guarded against zero."""
-    top = float(np.linalg.eigvalsh(G)[-1]) if G.size else 0.0
-    return top if top > 0.0 else 1.0
 
 
 def _solve_stack(K: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -285,7 +249,7 @@ def fcls_gram(
         max_iter = 10 * p + 50
     if p == 1:
         return SimplexLSResult(np.ones((n, 1)), 0, 0, 0)
-    scale = _scale(G)
+    scale = lipschitz(G)
     G = (G + G.T) / (2.0 * scale)  # multipliers come out in abundance units
     # Start: sum-to-one LS solution; optimal wherever it is non-negative, else projected.
     T0 = _pattern_operators(G, np.ones((1, p), dtype=bool))[0]
@@ -370,35 +334,15 @@ def fcls(
     -------
     SimplexLSResult with ``A`` of shape (n_pixels, n_endmembers).
     """
-    E, Y = _check_inputs(E, Y)
-    return fcls_gram(E @ E.T, _product(Y, E), tol=tol, max_iter=max_iter, pivots=pivots)
+    E, Y = check_inputs(E, Y)
+    return fcls_gram(E @ E.T, image_product(Y, E), tol=tol, max_iter=max_iter, pivots=pivots)
 
 
-def kkt_residual(E: np.ndarray, Y: np.ndarray, A: np.ndarray) -> np.ndarray:
-    """Per-pixel KKT residual of ``A`` (n_pixels, n_endmembers) for the FCLS problem.
-
-    The residual is the larger of the primal infeasibility ``max(-min(a), |sum(a) - 1|)``
-    and the natural (projected-gradient) residual ``|a - P(a - g / L)|_inf / (1 + |g / L|_inf)``
-    with ``g = G a - b`` the gradient, ``L`` the largest eigenvalue of ``G = E E^T`` and ``P``
-    the projection onto the simplex. It is zero exactly at the optimum (KKT point) and is
-    dimensionless, so one tolerance fits every data scale.
-
-    Returns
-    -------
-    (n_pixels,) residuals.
-    """
-    E, Y = _check_inputs(E, Y)
-    return kkt_residual_gram(E @ E.T, _product(Y, E), A)
-
-
-def kkt_residual_gram(G: np.ndarray, B: np.ndarray, A: np.ndarray) -> np.ndarray:
-    """:func:`kkt_residual` from ``G = E @ E.T`` (p, p) and ``B = Y @ E.T`` (n_pixels, p)."""
-    A = np.asarray(A, dtype=np.float64)
-    if A.shape != B.shape:
-        raise ValidationError(f"A: expected shape {B.shape}, got {A.shape}")
-    scale = _scale(G)
-    step = (A @ G - B) / scale
-    natural = np.abs(A - project_simplex(A - step)).max(axis=1)
-    natural /= 1.0 + np.abs(step).max(axis=1)
-    primal = np.maximum(-A.min(axis=1), np.abs(A.sum(axis=1) - 1.0))
-    return np.maximum(natural, primal)
+__all__ = [
+    "SimplexLSResult",
+    "fcls",
+    "fcls_gram",
+    "kkt_residual",
+    "kkt_residual_gram",
+    "project_simplex",
+]
