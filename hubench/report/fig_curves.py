@@ -170,12 +170,13 @@ def weak_pr_curves(results: SceneResults, tau: float = TAU) -> Any | None:
         return None
     prevalence = float(labels.mean())
     styles = method_style([r.label for r in results.results])
+    order = [r.label for r in results.results]
     names = scene.endmember_names
     weak_names = ", ".join(
         f"EM {k}" + (f" ({names[k].split()[0]})" if names else "") for k in np.flatnonzero(weak)
     )
     with plt.rc_context(RC):
-        fig, ax = plt.subplots(figsize=(5.6, 4.6), layout="constrained")
+        fig, ax = plt.subplots(figsize=(5.8, 5.4), layout="constrained")
         for r in results.results:
             scores = r.A_hat[:, weak]
             precision, recall, _ = precision_recall_curve(scores, labels)
@@ -187,7 +188,9 @@ def weak_pr_curves(results: SceneResults, tau: float = TAU) -> Any | None:
                 where="pre",
                 color=st["color"],
                 linestyle=st["linestyle"],
-                linewidth=1.6,
+                # first methods drawn wider and below: coinciding curves stay visible
+                linewidth=1.3
+                + 2.4 * (len(order) - 1 - order.index(r.label)) / max(len(order) - 1, 1),
                 label=f"{r.label} (AP {ap:.3f})",
             )
             detect = scores >= tau
@@ -224,7 +227,7 @@ def weak_pr_curves(results: SceneResults, tau: float = TAU) -> Any | None:
         ax.set_xlabel(f"recall (share of pixels with A \u2265 {tau:g} detected)")
         ax.set_ylabel("precision")
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower left", framealpha=0.9)
+        fig.legend(loc="outside lower center", ncols=2, frameon=False)
         ax.set_title(
             f"Weak-endmember precision\u2013recall \u2014 {results.title}\n"
             f"pooled over {weak_names}",

@@ -13,7 +13,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hubench.report.fig_data import SceneResults
-from hubench.report.fig_style import ABUNDANCE_CMAP, RC, TRUTH_COLOR, method_style
+from hubench.report.fig_style import (
+    ABUNDANCE_CMAP,
+    RC,
+    TRUTH_COLOR,
+    interleaved_dashes,
+    method_style,
+)
 
 WEAK_MARK = "\u2605 weak"  # a star: visible in print and without colour
 
@@ -107,20 +113,6 @@ def _gapped(wavelengths: np.ndarray, spectrum: np.ndarray) -> tuple[np.ndarray, 
     return x, y
 
 
-def _spectrum_dashes(i: int, n: int) -> Any:
-    """Dash pattern of the ``i``-th of ``n`` estimated spectra.
-
-    Up to three methods get interleaved dashes (same period, shifted phase), so two
-    estimates that coincide still show both colours in turn instead of one hiding the
-    other; more methods get plain distinct styles.
-    """
-    if n == 1:
-        return "--"
-    if n <= 3:
-        return (5.0 * i, (5.0, 5.0 * (n - 1)))
-    return ("--", "-.", ":", (0, (6, 2, 1, 2)))[i % 4]
-
-
 def endmember_spectra(results: SceneResults) -> Any:
     """One panel per true endmember: the true spectrum and each blind method's matched one.
 
@@ -163,7 +155,7 @@ def endmember_spectra(results: SceneResults) -> Any:
                 ax.plot(
                     *_gapped(x_all, e_hat),
                     color=styles[r.label]["color"],
-                    linestyle=_spectrum_dashes(blind.index(r), len(blind)),
+                    linestyle=interleaved_dashes(blind.index(r), len(blind)),
                     linewidth=1.4,
                     label=f"{r.label} (SAD {sad:.3f} rad)",
                 )

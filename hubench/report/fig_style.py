@@ -59,6 +59,20 @@ def method_style(labels: Sequence[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def interleaved_dashes(i: int, n: int) -> Any:
+    """Dash pattern of the ``i``-th of ``n`` lines that may coincide.
+
+    Up to three lines get interleaved dashes (same period, shifted phase), so two
+    methods with identical results still show both colours in turn instead of one
+    hiding the other; more lines get plain distinct styles.
+    """
+    if n == 1:
+        return "--"
+    if n <= 3:
+        return (5.0 * i, (5.0, 5.0 * (n - 1)))
+    return ("--", "-.", ":", (0, (6, 2, 1, 2)))[i % 4]
+
+
 def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
     """``"png,svg"`` -> ``("png", "svg")``; unknown formats raise :class:`ParameterError`."""
     items = (
@@ -117,6 +131,7 @@ __all__ = [
     "OKABE_ITO",
     "RC",
     "TRUTH_COLOR",
+    "interleaved_dashes",
     "method_style",
     "parse_formats",
     "save",
