@@ -279,3 +279,24 @@ def test_check_cli_bad_input(tmp_path, capsys) -> None:
     assert "--write" in capsys.readouterr().err
     assert main(["check", "--baseline", "x.csv", "--jobs", "0"]) == 2
     assert not (tmp_path / "none.csv").exists()
+
+
+def test_write_with_methods_replaces_only_their_rows(tmp_path, capsys) -> None:
+    import argparse
+
+    from hubench.cli.check_cmd import _write
+
+    path = tmp_path / "b.csv"
+    path.write_text(baseline_csv(current()))
+    rerun = current(
+        **{f"deep/{s}/{k}": {"armse": 0.5} for s in ("standard", "weak") for k in (0, 1)}
+    )
+    rerun = rerun[rerun.method == "deep"]
+    assert _write(argparse.Namespace(baseline=str(path)), rerun, {"deep"}) == 0
+    merged = read_baseline(path)
+    assert len(merged) == 8
+    assert set(merged.loc[merged.method == "deep", "armse"]) == {0.5}
+    assert set(merged.loc[merged.method == "vca", "armse"]) == {0.1}
+    assert "wrote" in capsys.readouterr().out
+    assert _write(argparse.Namespace(baseline=str(path)), rerun, {"all"}) == 0
+    assert set(read_baseline(path)["method"]) == {"deep"}

@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="wall-clock limit per cell in seconds (default: 600)")  # fmt: skip
     parser.add_argument("--force", action="store_true", help="re-run cells already in --store")
     parser.add_argument("--write", action="store_true",
-                        help="(re)write the baseline from this run instead of comparing")  # fmt: skip
+                        help="(re)write the baseline from this run instead of comparing; with "
+                        "--methods only those methods' rows are replaced")  # fmt: skip
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show the progress bar (default: only on a terminal)")  # fmt: skip
 
