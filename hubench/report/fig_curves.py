@@ -190,7 +190,7 @@ def weak_pr_curves(results: SceneResults, tau: float = TAU) -> Any | None:
                 linestyle=st["linestyle"],
                 # first methods drawn wider and below: coinciding curves stay visible
                 linewidth=1.3
-                + 2.4 * (len(order) - 1 - order.index(r.label)) / max(len(order) - 1, 1),
+                + 1.8 * (len(order) - 1 - order.index(r.label)) / max(len(order) - 1, 1),
                 label=f"{r.label} (AP {ap:.3f})",
             )
             detect = scores >= tau
