@@ -205,6 +205,22 @@ def to_simplex(A: np.ndarray) -> np.ndarray:
     return A / sums
 
 
+def decoder_param_groups(
+    network: torch.nn.Module, lr: float, decoder_lr_scale: float, prefix: str = "decoder"
+) -> list[dict[str, Any]]:
+    """Optimiser parameter groups: the decoder (names starting with ``prefix``) learns
+    at ``lr * decoder_lr_scale``, everything else at ``lr``.
+
+    A VCA-initialised decoder is already close to the answer while the encoder starts
+    from random weights; a smaller decoder rate lets the encoder catch up before the
+    endmembers move. RMSprop has no bias correction, so its first steps are about
+    ``10 * lr`` per weight, which is large against reflectances of order 0.1-1.
+    """
+    decoder = [p for n, p in network.named_parameters() if n.startswith(prefix)]
+    others = [p for n, p in network.named_parameters() if not n.startswith(prefix)]
+    return [{"params": others, "lr": lr}, {"params": decoder, "lr": lr * decoder_lr_scale}]
+
+
 def positive_int(method: Method, name: str) -> None:
     """Raise ParameterError unless ``method.<name>`` is an int >= 1."""
     value = getattr(method, name)

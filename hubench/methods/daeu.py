@@ -28,7 +28,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from hubench.deep.base import DeepMethod, positive_float
+from hubench.deep.base import DeepMethod, decoder_param_groups, positive_float
 from hubench.deep.layers import LinearDecoder, UnmixingNetwork
 from hubench.deep.losses import sad_loss
 from hubench.errors import ParameterError
@@ -111,6 +111,8 @@ class DAEU(DeepMethod):
         Negative slope of the encoder's LeakyReLUs.
     dropout : float
         Gaussian-dropout rate on the abundances, in ``[0, 1)``.
+    decoder_lr_scale : float
+        The decoder (endmembers) learns at ``lr * decoder_lr_scale`` (1 in the paper).
     init : {"vca", "random"}
         Decoder initialisation.
     device : {"auto", "cpu", "cuda"}
@@ -124,7 +126,7 @@ class DAEU(DeepMethod):
     deterministic = True
     presets: ClassVar[dict[str, dict[str, object]]] = {
         "ci": {"epochs": 3, "batch_size": 64, "patience": 0},
-        "quick": {"epochs": 60, "batch_size": 32, "lr": 1e-3, "patience": 8, "min_delta": 1e-4},
+        "quick": {"epochs": 60, "batch_size": 32, "lr": 1e-3, "decoder_lr_scale": 0.1, "patience": 8, "min_delta": 1e-4},
         "full": {"epochs": 100, "batch_size": 20, "lr": 1e-3, "patience": 0},
     }
 
@@ -141,6 +143,7 @@ class DAEU(DeepMethod):
         min_delta: float = 1e-4,
         leaky_slope: float = 0.1,
         dropout: float = 0.0045,
+        decoder_lr_scale: float = 1.0,
         init: str = "vca",
         device: str = "auto",
         random_state: int | None = None,
@@ -160,11 +163,17 @@ class DAEU(DeepMethod):
         )
         self.leaky_slope = leaky_slope
         self.dropout = dropout
+        self.decoder_lr_scale = decoder_lr_scale
 
     def check_params(self) -> None:
         positive_float(self, "leaky_slope")
+        positive_float(self, "decoder_lr_scale")
         if not isinstance(self.dropout, int | float) or not 0 <= self.dropout < 1:
             raise ParameterError(f"dropout: expected a rate in [0, 1), got {self.dropout!r}")
+
+    def make_optimizer(self, network: UnmixingNetwork) -> torch.optim.Optimizer:
+        """RMSprop; the decoder's learning rate is ``lr * decoder_lr_scale``."""
+        return torch.optim.RMSprop(decoder_param_groups(network, self.lr, self.decoder_lr_scale))
 
     def build_network(self, observation: Observation, E_init: torch.Tensor) -> DAEUNetwork:
         return DAEUNetwork(E_init, float(self.leaky_slope), float(self.dropout))
