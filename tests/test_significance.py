@@ -158,3 +158,55 @@ def test_average_rank_skips_missing_scenarios() -> None:
         {"standard": [1.0, 2.0, 3.0], "weak": [2.0, 1.0, np.nan]}, index=["a", "b", "c"]
     )
     np.testing.assert_allclose(average_rank(ranks).to_numpy(), [1.5, 1.5, 3.0])
+
+
+def test_leaderboard_table_with_ci_and_markers() -> None:
+    from hubench.report.frame import labelled
+    from hubench.report.leaderboard import scenario_table
+    from hubench.report.stats_table import (
+        MARKER,
+        average_rank_markdown,
+        parse_rank,
+        with_statistics,
+    )
+
+    frame = _frame().assign(
+        method=lambda f: f["method_label"], scenario="standard", method_version="1",
+        method_params="{}", scenario_params="{}",
+    )  # fmt: skip
+    lab = labelled(frame.drop(columns="method_label"))
+    plain = scenario_table(lab, ["armse"])
+    table = with_statistics(plain, lab, ["armse"])
+    assert list(table.columns) == list(plain.columns)
+    cells = dict(zip(table["method"], table["armse @ 10 dB"], strict=True))
+    assert cells["good"].startswith("**") and MARKER not in cells["good"]
+    assert cells["bad"].endswith(MARKER) and MARKER not in cells["close"]
+    values = frame.loc[(frame.method == "bad") & (frame.snr_db == 10.0), "armse"].to_numpy()
+    low, high = stats.bootstrap(
+        (values,), np.mean, method="percentile", n_resamples=9999, rng=np.random.default_rng(0)
+    ).confidence_interval
+    mean_text, _, rest = cells["bad"].partition(" ± ")
+    assert float(mean_text) == pytest.approx(values.mean(), abs=5e-4)
+    assert float(rest.split()[0]) == pytest.approx((high - low) / 2, abs=5e-5)
+    ranks = {
+        "standard": parse_rank(table["rank"], table["method"]),
+        "weak": pd.Series({"good": 2.0, "bad": 1.0}),
+    }
+    text = average_rank_markdown(ranks)
+    rows = {ln.split("|")[1].strip(): ln for ln in text.splitlines()[2:]}
+    # standard ranks: good 1.33, close 1.67, bad 3; weak: bad 1, good 2
+    assert list(rows) == ["good", "close", "bad"]  # sorted by average rank (ties by name)
+    assert [c.strip() for c in rows["good"].strip("|").split("|")] == [
+        "good",
+        "1.33",
+        "2.00",
+        "1.67",
+        "2",
+    ]
+    assert [c.strip() for c in rows["close"].strip("|").split("|")] == [
+        "close",
+        "1.67",
+        "",
+        "1.67",
+        "1",
+    ]
