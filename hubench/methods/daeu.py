@@ -16,8 +16,9 @@ Choices and departures from the public notebook (see docs/methods.md):
 - SAD is ``mean(acos(cos))`` over pixels, not ``acos(mean(cos))``.
 - Non-negativity of the decoder: projection (clamp at zero) after every step.
 - Inferred: threshold initial value 0, dropout rate 0.0045 (from public ports),
-  sum-to-one with a 1e-7 guard, decoder initialised from VCA by default
-  (``init="random"`` for the paper's random start).
+  sum-to-one guarded against an all-zero row (the returned estimate makes such a row
+  uniform), decoder initialised from VCA by default (``init="random"`` for a random
+  start).
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ class DAEUNetwork(UnmixingNetwork):
     def encode(self, Y: torch.Tensor) -> torch.Tensor:
         """Abundances ``(batch, p)``: non-negative, rows summing to one."""
         h = self.encoder(Y)
-        return h / (h.sum(dim=1, keepdim=True) + 1e-7)
+        # clamp, not + eps: an additive guard visibly breaks ASC when h is small
+        return h / h.sum(dim=1, keepdim=True).clamp_min(1e-12)
 
     def forward(self, Y: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.dropout(self.encode(Y)))

@@ -1,0 +1,104 @@
+"""CNNAEU: patches, any image size, constraints, reproducibility, recovery."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import hubench
+from hubench.errors import ParameterError, UnavailableError
+from hubench.methods import get_method, list_methods
+from hubench.methods.cnnaeu import CNNAEU, CNNAEUNetwork
+from hubench.scene import Observation
+
+
+def tiny_observation(shape: tuple[int, int] = (9, 7), seed: int = 0) -> Observation:
+    rng = np.random.default_rng(seed)
+    E = rng.uniform(0.1, 1.0, (3, 16))
+    A = rng.dirichlet(np.ones(3), size=shape[0] * shape[1])
+    return Observation(Y=A @ E, image_shape=shape, n_endmembers=3)
+
+
+def test_registered_with_presets() -> None:
+    assert "cnnaeu" in list_methods()
+    assert CNNAEU.task == "blind" and set(CNNAEU.presets) == {"ci", "quick", "full"}
+    full = CNNAEU.preset("full")
+    assert full["patch_size"] == 40 and full["kernel_size"] == 11
+
+
+def test_delta_init_decoder_is_the_linear_model() -> None:
+    E = torch.rand(3, 10)
+    net = CNNAEUNetwork(E, hidden=8, kernel_size=5, leaky_slope=0.02, dropout=0.0, softmax_scale=3.0).eval()
+    maps = torch.softmax(torch.randn(1, 3, 6, 4), dim=1)
+    out = net.decode(maps)
+    expected = torch.einsum("bkhw,kl->blhw", maps, E)
+    assert torch.allclose(out, expected, atol=1e-6)
+    assert torch.allclose(net.endmembers(), E)
+
+
+def test_network_runs_on_any_size_and_orders_pixels_row_major() -> None:
+    E = torch.rand(3, 10)
+    net = CNNAEUNetwork(E, hidden=8, kernel_size=11, leaky_slope=0.02, dropout=0.2, softmax_scale=3.0).eval()
+    for h, w in [(1, 1), (2, 3), (5, 17)]:
+        cube = torch.rand(1, 10, h, w)
+        a = net.abundances(cube)
+        assert a.shape == (h * w, 3) and torch.allclose(a.sum(1), torch.ones(h * w), atol=1e-5)
+        maps = net.encode(cube)[0]
+        assert torch.equal(a[w - 1], maps[:, 0, w - 1])  # pixel (0, w-1) is row w-1
+        assert net.reconstruction(cube).shape == (h * w, 10)
+
+
+def test_patches_are_windows_of_the_image() -> None:
+    method = CNNAEU(n_patches=5, batch_size=2, patch_size=4)
+    cube = torch.arange(2 * 6 * 7, dtype=torch.float32).reshape(1, 2, 6, 7)
+    batches = method.batches(cube, torch.Generator().manual_seed(0))
+    assert [b.shape[0] for b in batches] == [2, 2, 1]
+    for patch in torch.cat(batches):
+        r, c = divmod(int(patch[0, 0, 0]), 7)
+        assert torch.equal(patch, cube[0, :, r : r + 4, c : c + 4])
+    small = method.batches(cube, torch.Generator().manual_seed(0))  # patch larger than image
+    big = CNNAEU(n_patches=2, batch_size=2, patch_size=40).batches(cube, torch.Generator())
+    assert small[0].shape[-2:] == (4, 4) and torch.equal(big[0][0], cube[0])
+
+
+@pytest.mark.parametrize("shape", [(9, 7), (3, 20)])
+def test_ci_fit_contract(shape: tuple[int, int]) -> None:
+    obs = tiny_observation(shape)
+    est = get_method("cnnaeu", profile="ci", init="random", device="cpu", random_state=0).fit(obs)
+    n = shape[0] * shape[1]
+    assert est.A.shape == (n, 3) and est.E is not None and est.E.shape == (3, 16)
+    assert est.Y_hat is not None and est.Y_hat.shape == (n, 16)
+    assert est.A.min() >= 0 and np.abs(est.A.sum(1) - 1).max() < 1e-6
+    assert est.E.min() >= 0
+    assert est.info["epochs"] == len(est.info["loss_history"])
+
+
+def test_same_seed_same_estimate_on_cpu() -> None:
+    obs = tiny_observation()
+    runs = [get_method("cnnaeu", profile="ci", init="random", device="cpu", random_state=3).fit(obs) for _ in range(2)]
+    np.testing.assert_array_equal(runs[0].A, runs[1].A)
+    np.testing.assert_array_equal(runs[0].E, runs[1].E)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_cuda_without_gpu_raises() -> None:
+    with pytest.raises(UnavailableError, match="CUDA"):
+        get_method("cnnaeu", profile="ci", device="cuda").fit(tiny_observation())
+
+
+@pytest.mark.parametrize(("param", "value"), [("kernel_size", 4), ("patch_size", 0), ("dropout", -0.1)])
+def test_bad_parameters(param: str, value: float) -> None:
+    with pytest.raises(ParameterError, match=param):
+        get_method("cnnaeu", profile="ci", init="random", **{param: value}).fit(tiny_observation())
+
+
+@pytest.mark.slow
+def test_quick_preset_recovers_noise_free_standard_scene() -> None:
+    torch.set_num_threads(1)
+    scene = hubench.make_scene("standard", seed=0, snr_db=float("inf"))
+    est = get_method("cnnaeu", profile="quick", device="cpu", random_state=0).fit(scene.observation())
+    scores = hubench.score(scene, est)
+    assert scores["msad"] < 0.1  # measured 0.022 (seed 0), 0.024 (seed 1 scene)
+    assert scores["armse"] < 0.1  # measured 0.063, 0.069
+    assert est.A.min() >= 0 and np.abs(est.A.sum(1) - 1).max() < 1e-6

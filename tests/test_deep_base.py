@@ -1,0 +1,225 @@
+"""The shared torch base: device, seeding, loop, early stopping, memory, Estimate."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+import torch
+
+from hubench.deep import (
+    DeepMethod,
+    EarlyStopping,
+    LinearDecoder,
+    PeakMemory,
+    UnmixingNetwork,
+    iterate_batches,
+    pad2d,
+    resolve_device,
+    sad_loss,
+    seeded,
+    spectral_angle,
+    to_simplex,
+    train,
+)
+from hubench.errors import ParameterError, UnavailableError
+from hubench.scene import Observation
+
+NO_CUDA = not torch.cuda.is_available()
+
+
+def tiny_observation(seed: int = 0, shape: tuple[int, int] = (6, 5), p: int = 3, bands: int = 12) -> Observation:
+    rng = np.random.default_rng(seed)
+    E = rng.uniform(0.1, 1.0, (p, bands))
+    A = rng.dirichlet(np.ones(p), size=shape[0] * shape[1])
+    return Observation(Y=A @ E, image_shape=shape, n_endmembers=p)
+
+
+class _SoftmaxNet(UnmixingNetwork):
+    def __init__(self, E_init: torch.Tensor) -> None:
+        super().__init__()
+        p, bands = E_init.shape
+        self.encoder = torch.nn.Sequential(torch.nn.Linear(bands, p), torch.nn.Dropout(0.1))
+        self.decoder = LinearDecoder(E_init)
+
+    def abundances(self, data: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.encoder(data), dim=1)
+
+    def forward(self, data: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.abundances(data))
+
+    def endmembers(self) -> torch.Tensor:
+        return self.decoder.weight
+
+    def constrain_(self) -> None:
+        self.decoder.clamp_()
+
+
+class ToyDeep(DeepMethod):
+    """A minimal deep method: what a method module has to write."""
+
+    name = "toy-deep"
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __init__(self, *, epochs: int = 4, batch_size: int = 8, lr: float = 1e-2, lr_step: int = 2,
+                 lr_gamma: float = 0.5, grad_clip: float | None = 1.0, patience: int = 0,
+                 min_delta: float = 0.0, init: str = "random", device: str = "cpu",
+                 random_state: int | None = 0) -> None:
+        super().__init__(epochs=epochs, batch_size=batch_size, lr=lr, lr_step=lr_step, lr_gamma=lr_gamma,
+                         grad_clip=grad_clip, patience=patience, min_delta=min_delta, init=init,
+                         device=device, random_state=random_state)
+
+    def build_network(self, observation: Observation, E_init: torch.Tensor) -> UnmixingNetwork:
+        return _SoftmaxNet(E_init)
+
+    def loss(self, network: UnmixingNetwork, batch: torch.Tensor) -> torch.Tensor:
+        return sad_loss(network(batch), batch)
+
+
+def test_resolve_device() -> None:
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ParameterError, match="device"):
+        resolve_device("gpu")
+
+
+@pytest.mark.skipif(not NO_CUDA, reason="a GPU is present")
+def test_cuda_without_gpu_is_unavailable() -> None:
+    with pytest.raises(UnavailableError, match="device='cpu'"):
+        resolve_device("cuda")
+    with pytest.raises(UnavailableError):
+        ToyDeep(device="cuda").fit(tiny_observation())
+
+
+def test_spectral_angle_matches_numpy() -> None:
+    rng = np.random.default_rng(1)
+    x, y = rng.random((7, 9)), rng.random((7, 9))
+    cos = (x * y).sum(1) / np.linalg.norm(x, axis=1) / np.linalg.norm(y, axis=1)
+    got = spectral_angle(torch.tensor(x), torch.tensor(y)).numpy()
+    np.testing.assert_allclose(got, np.arccos(cos), rtol=1e-6)
+    # mean of the angles, not the angle of the mean cosine
+    assert float(sad_loss(torch.tensor(x), torch.tensor(y))) == pytest.approx(np.arccos(cos).mean(), rel=1e-6)
+
+
+def test_sad_finite_at_identity_and_zero() -> None:
+    x = torch.rand(4, 6, requires_grad=True)
+    loss = sad_loss(x, x.detach().clone()) + spectral_angle(torch.zeros(1, 6), torch.ones(1, 6)).sum()
+    loss.backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    assert float(spectral_angle(torch.zeros(1, 6), torch.ones(1, 6))) == pytest.approx(math.pi / 2, abs=1e-3)
+
+
+def test_early_stopping_rule() -> None:
+    rule = EarlyStopping(patience=2, min_delta=0.1)
+    assert [rule.update(v) for v in (1.0, 0.95, 0.8, 0.79, 0.78)] == [False, False, False, False, True]
+    assert not any(EarlyStopping(0, 0.0).update(1.0) for _ in range(10))
+
+
+def test_train_loop_stops_clips_constrains_and_reports() -> None:
+    torch.manual_seed(0)
+    net = torch.nn.Linear(3, 1)
+    x = torch.randn(32, 3)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
+    calls: list[tuple[int, int, float]] = []
+    constrained = []
+    result = train(
+        net, batches=lambda _e: [(x, y)], loss_fn=lambda n, b: ((n(b[0]) - b[1]) ** 2).mean(),
+        optimizer=torch.optim.SGD(net.parameters(), lr=0.1), scheduler=None, epochs=500,
+        early_stopping=EarlyStopping(patience=3, min_delta=1e-6), grad_clip=10.0,
+        constrain=lambda: constrained.append(1), progress=lambda e, n, loss: calls.append((e, n, loss)),
+    )
+    assert result.stopped_early and result.epochs < 500
+    assert len(result.loss_history) == result.epochs == len(calls) == len(constrained)
+    assert calls[0][:2] == (1, 500) and calls[-1][2] == result.loss_history[-1]
+    assert result.loss_history[-1] < 1e-4 * result.loss_history[0]
+    assert not net.training
+
+
+def test_train_raises_on_divergence() -> None:
+    net = torch.nn.Linear(2, 1)
+    with pytest.raises(FloatingPointError, match="lower the learning rate"):
+        train(net, batches=lambda _e: [0], loss_fn=lambda n, b: n.weight.sum() * float("nan"),
+              optimizer=torch.optim.SGD(net.parameters(), lr=0.1), scheduler=None, epochs=3,
+              early_stopping=EarlyStopping(0, 0.0))
+
+
+def test_iterate_batches_partition_without_singletons() -> None:
+    data = torch.arange(21.0)[:, None]
+    batches = list(iterate_batches(data, 10, torch.Generator().manual_seed(0)))
+    assert [len(b) for b in batches] == [10, 11]
+    assert sorted(torch.cat(batches)[:, 0].tolist()) == list(range(21))
+
+
+def test_to_simplex() -> None:
+    A = to_simplex(np.array([[0.2, 0.8 + 1e-7, -1e-9], [0.0, 0.0, 0.0]]))
+    assert A.min() >= 0 and np.abs(A.sum(1) - 1).max() < 1e-12
+    np.testing.assert_allclose(A[1], 1 / 3)
+
+
+def test_decoder_clamp_and_pad2d() -> None:
+    dec = LinearDecoder(torch.tensor([[1.0, -2.0], [0.5, 0.25]]))
+    assert dec.weight.min() >= 0
+    dec.weight.data[0, 0] = -1.0
+    dec.clamp_()
+    assert dec.weight.min() == 0
+    img = torch.arange(16.0).reshape(1, 1, 4, 4)
+    assert pad2d(img, 1)[0, 0, 0, 1] == img[0, 0, 1, 0]  # reflection
+    assert pad2d(img, 5).shape[-2:] == (14, 14)  # replication when too small to reflect
+
+
+def test_peak_memory_sees_a_large_allocation() -> None:
+    with PeakMemory(torch.device("cpu")) as mem:
+        block = torch.ones(64 * 2**20 // 4)  # 64 MiB
+        block += 1
+    assert mem.peak_mb > 32
+
+
+def test_seeded_restores_global_state() -> None:
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    flags = torch.are_deterministic_algorithms_enabled()
+    with seeded(123, torch.device("cpu")):
+        inside = torch.rand(3)
+        assert torch.are_deterministic_algorithms_enabled()
+    assert torch.equal(torch.rand(3), expected)
+    assert torch.are_deterministic_algorithms_enabled() == flags
+    with seeded(123, torch.device("cpu")):
+        assert torch.equal(torch.rand(3), inside)
+
+
+def test_deep_method_estimate_and_info() -> None:
+    obs = tiny_observation()
+    seen: list[int] = []
+    method = ToyDeep()
+    method.progress = lambda epoch, n, loss: seen.append(epoch)
+    est = method.fit(obs)
+    assert est.A.dtype == np.float64 and est.A.shape == (30, 3) and est.E is not None and est.E.shape == (3, 12)
+    assert est.A.min() >= 0 and np.abs(est.A.sum(1) - 1).max() < 1e-6
+    assert est.E.min() >= 0
+    info = est.info
+    assert seen == [1, 2, 3, 4] and info["epochs"] == 4 and len(info["loss_history"]) == 4
+    assert info["device"] == "cpu" and info["seed"] == 0 and info["peak_mem_mb"] >= 0
+    assert info["train_seconds"] > 0 and info["wall_seconds"] >= info["train_seconds"]
+    assert "progress" not in method.get_params()
+
+
+def test_same_seed_same_estimate_other_seed_differs() -> None:
+    obs = tiny_observation()
+    a, b = ToyDeep(random_state=3).fit(obs), ToyDeep(random_state=3).fit(obs)
+    c = ToyDeep(random_state=4).fit(obs)
+    np.testing.assert_array_equal(a.A, b.A)
+    np.testing.assert_array_equal(a.E, b.E)
+    assert not np.array_equal(a.A, c.A)
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [("epochs", 0), ("batch_size", -1), ("lr", 0.0), ("lr_step", -1), ("grad_clip", -1.0),
+     ("patience", 1.5), ("min_delta", -1.0), ("init", "pca"), ("device", "tpu"), ("random_state", "x")],
+)
+def test_bad_common_parameters_are_named(param: str, value: Any) -> None:
+    with pytest.raises(ParameterError, match=param):
+        ToyDeep(**{param: value}).fit(tiny_observation())
