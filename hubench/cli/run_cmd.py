@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from hubench.errors import ParameterError
+
+# Workers each import torch: beyond a few, memory grows faster than throughput.
+DEFAULT_JOBS = max(1, min(os.cpu_count() or 1, 4))
 
 NAME = "run"
 HELP = "run methods on scenarios and store every cell's metrics"
@@ -36,7 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"a count N (seeds 0..N-1) or a list '0,3,7' ('7,' = seed 7 only) (default: {DEFAULT_SEEDS})")
     parser.add_argument("--profile", default="quick", choices=("ci", "quick", "full"),
                         help="hyperparameter and scene-size presets (default: quick)")
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
+    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
+                        help=f"worker processes (default: the number of CPU cores, at most 4: {DEFAULT_JOBS})")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS/torch threads per worker (default: cores // jobs, at least 1)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                         help="sets the 'device' hyperparameter of methods that have one (default: auto)")
     parser.add_argument("--store", default=DEFAULT_STORE, help=f"results database (default: {DEFAULT_STORE})")
@@ -64,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     seeds = parse_seeds(args.seeds)
     summary = run_grid(
         args.methods, scenarios, snrs, seeds, profile=args.profile, store=args.store,
-        jobs=args.jobs, timeout=args.timeout, force=args.force, retry_failed=args.retry_failed,
+        jobs=args.jobs, threads=args.threads, timeout=args.timeout, force=args.force, retry_failed=args.retry_failed,
         device=args.device, save_estimates=args.save_estimates, progress=args.progress,
         data_dir=args.data_dir, scene_file=args.scene_file, log=sys.stderr,
     )

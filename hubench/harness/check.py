@@ -41,6 +41,9 @@ CI_SCENARIOS = ("standard", "rare", "weak", "no-pure-pixels")
 CI_SNRS = (20.0,)
 CI_SEEDS = (0, 1)
 CI_DEVICE = "cpu"
+# One thread per worker: floating-point sums (torch, BLAS) change with the thread count,
+# so a baseline written on one machine holds on another only with the count pinned.
+CI_THREADS = 1
 
 CELL_ID = ("method", "scenario", "snr_db", "seed")
 BASELINE_FIXED = ("method", "method_version", "scenario", "snr_db", "seed", "status")
@@ -123,7 +126,7 @@ def run_ci(
 
     summary = run_grid(
         methods, CI_SCENARIOS, list(CI_SNRS), list(CI_SEEDS), profile=CI_PROFILE, store=str(store),
-        jobs=jobs, timeout=DEFAULT_TIMEOUT if timeout is None else timeout, force=force,
+        jobs=jobs, threads=CI_THREADS, timeout=DEFAULT_TIMEOUT if timeout is None else timeout, force=force,
         device=CI_DEVICE, progress=progress, log=log,
     )  # fmt: skip
     keys = ci_grid_keys(methods)

@@ -98,6 +98,7 @@ def run_grid(
     profile: str = "quick",
     store: str | ResultStore = DEFAULT_STORE,
     jobs: int = 1,
+    threads: int | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     force: bool = False,
     retry_failed: bool = False,
@@ -111,7 +112,9 @@ def run_grid(
     """Run the grid ``methods x scenarios x snrs x seeds`` into ``store``.
 
     ``methods`` is a spec string (``"vca,fcls[tol=1e-9]"``, ``"all"``) or a list of
-    specs; ``seeds`` a count (``3`` -> 0, 1, 2) or a list; ``snrs`` None keeps each
+    specs; ``threads`` the BLAS/torch threads per worker (default ``max(1, cores // jobs)``;
+    pin it, e.g. to 1, when results must not depend on the machine's core count, since
+    floating-point sums change with the thread count); ``seeds`` a count (``3`` -> 0, 1, 2) or a list; ``snrs`` None keeps each
     scenario's own ``snr_db``. Cells already in the store are skipped unless ``force``
     (re-run all) or ``retry_failed`` (re-run those not ``ok``). ``progress`` None shows
     the bar only on a terminal. Raises a :class:`~hubench.errors.HubenchError` for bad
@@ -127,6 +130,8 @@ def run_grid(
         raise ParameterError(f"--seeds: needs at least one seed, got {seeds}")
     if jobs < 1:
         raise ParameterError(f"--jobs: needs at least one worker, got {jobs}")
+    if threads is not None and threads < 1:
+        raise ParameterError(f"--threads: needs at least one thread per worker, got {threads}")
     if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
         raise ParameterError(f"--timeout: must be a positive number of seconds, got {timeout}")
     _check_device(device)
@@ -153,7 +158,7 @@ def run_grid(
         if summary.skipped_stored:
             log.write(f"{summary.skipped_stored} cells already stored, skipped; use --force to re-run\n")
         if todo:
-            _execute(todo, opened, summary, jobs=jobs, timeout=timeout, progress=progress,
+            _execute(todo, opened, summary, jobs=jobs, threads=threads, timeout=timeout, progress=progress,
                      save_estimates=save_estimates, log=log)
     finally:
         if own:
@@ -162,7 +167,7 @@ def run_grid(
     return summary
 
 
-def _execute(todo: list[Cell], store: ResultStore, summary: RunSummary, *, jobs: int,
+def _execute(todo: list[Cell], store: ResultStore, summary: RunSummary, *, jobs: int, threads: int | None,
              timeout: float | None, progress: bool | None, save_estimates: bool, log: TextIO) -> None:
     from tqdm import tqdm
 
@@ -174,7 +179,7 @@ def _execute(todo: list[Cell], store: ResultStore, summary: RunSummary, *, jobs:
     enabled = progress if progress is not None else bool(getattr(log, "isatty", lambda: False)())
     running: dict[str, Cell] = {}
     # The pool starts (workers import the registries) before the bar, so the ETA is honest.
-    with WorkerPool(min(jobs, len(todo))) as pool, tqdm(
+    with WorkerPool(min(jobs, len(todo)), threads=threads) as pool, tqdm(
         total=len(todo), unit="cell", file=log, disable=not enabled, dynamic_ncols=True, desc="hubench run"
     ) as bar:
 
