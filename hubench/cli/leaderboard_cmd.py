@@ -37,6 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--title", default="hubench leaderboard", help="heading of the Markdown page"
     )
+    parser.add_argument(
+        "--statistics",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Markdown cells as mean ± bootstrap 95%% CI half-width with † for significantly "
+        "worse than the best (Wilcoxon), plus an average-rank table; --no-statistics: "
+        "mean ± std (default: on)",
+    )
 
 
 def _names(text: str | None, what: str) -> list[str] | None:
@@ -68,7 +76,13 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "csv":
         text = render_csv(frame, metrics=metrics)
     else:
-        text = render_markdown(frame, metrics=metrics, title=args.title, source=str(args.store))
+        text = render_markdown(
+            frame,
+            metrics=metrics,
+            title=args.title,
+            source=str(args.store),
+            statistics=args.statistics,
+        )
     if args.output:
         target = write_text_atomic(args.output, text)
         sys.stderr.write(

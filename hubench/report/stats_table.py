@@ -77,11 +77,18 @@ def with_statistics(
     directions = {m: d for m in quality if (d := metric_direction(m)) is not None}
     worse = worse_than_best(frame, quality, directions)
     out = table.copy()
+    # The table may decorate a label for display ("fcls (given E)"): map it back.
+    labels = [str(m) for m in frame["method_label"].unique()]
+    shown = {
+        display: next((m for m in labels if display == m or display.startswith(f"{m} (")), display)
+        for display in out["method"].astype(str)
+    }
     for label, (metric, rows) in column_cells(frame, metrics).items():
         if label not in out.columns:
             continue
         texts = []
-        for method, old in zip(out["method"], out[label], strict=True):
+        for display, old in zip(out["method"].astype(str), out[label], strict=True):
+            method = shown[display]
             values = rows.loc[rows["method_label"] == method, metric].to_numpy(dtype=float)
             text = format_mean_std(*mean_ci(values))
             if str(old).startswith("**"):
