@@ -55,11 +55,10 @@ def insert_figures(leaderboard: str, figures: dict[str, str]) -> str:
     for i, match in enumerate(headings):
         end = headings[i + 1].start() if i + 1 < len(headings) else len(leaderboard)
         block = figures.get(match.group(1).strip(), "")
-        out.append(leaderboard[last:end])
+        section = leaderboard[last:end]
         if block:
-            if not out[-1].endswith("\n"):
-                out.append("\n")
-            out.append(block + ("\n" if i + 1 < len(headings) else ""))
+            section = section.rstrip("\n") + "\n" + block + ("\n" if i + 1 < len(headings) else "")
+        out.append(section)
         last = end
     out.append(leaderboard[last:])
     return "".join(out)
