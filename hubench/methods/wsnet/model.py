@@ -34,6 +34,8 @@ each choice below is a hyperparameter or a documented constant:
   ``KL(p||q) + KL(q||p)``; the penalty is the mean of ``exp(-KL_sym)``: bounded in
   ``(0, 1]``, largest for look-alike pairs, and it stops pushing once a pair is well
   apart (maximising a raw KL would be unbounded). Zero when no endmember is weak.
+- **Scan chunks**: the torch Mamba block scans in chunks of 16 tokens (measured faster
+  than one parallel scan over the whole sequence for training on CPU; see the docs).
 - **Loss**: ``MSE(Y_hat, Y) / rms(Y)^2 + sad_weight * SAD + kl_weight * penalty``; the
   MSE term keeps brightness (a SAD-only loss cannot tell a dark endmember's abundance).
 """
@@ -88,7 +90,7 @@ class WSNetwork(UnmixingNetwork):
                  expand: int = 2, d_conv: int = 4, patch: int = 1, wavelet: str = "db2", levels: int = 2,
                  wavelet_mode: str = "zero", heads: int = 2, window: int = 5, use_wavelet: bool = True,
                  use_mamba: bool = True, use_attention: bool = True, use_gate: bool = True,
-                 ls_prior: bool = True, chunk_size: int | None = None) -> None:
+                 ls_prior: bool = True, chunk_size: int | None = 16) -> None:
         super().__init__()
         p, n_bands = E_init.shape
         self.use_gate = use_gate and use_mamba and use_attention
