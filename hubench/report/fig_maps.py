@@ -24,7 +24,7 @@ from hubench.report.fig_style import (
 WEAK_MARK = "\u2605 weak"  # a star: visible in print and without colour
 
 
-def endmember_titles(results: SceneResults, width: int = 18) -> list[str]:
+def endmember_titles(results: SceneResults, width: int = 21) -> list[str]:
     """Column titles: ``"EM 3 \u2605 weak\\nSauconite GDS135"`` (name wrapped to ``width``)."""
     scene = results.scene
     names = scene.endmember_names or tuple("" for _ in range(scene.n_endmembers))
@@ -93,9 +93,8 @@ def abundance_grid(results: SceneResults) -> Any:
                         side.set_linewidth(2.0)
         bar = fig.colorbar(image, ax=axes, shrink=0.6, pad=0.02)
         bar.set_label("abundance (fraction of pixel, 0\u20131)")
-        fig.suptitle(
-            f"Abundance maps \u2014 {results.title}  ({WEAK_MARK}: weak endmember, red frame)"
-        )
+        key = f"  ({WEAK_MARK}: weak endmember, red frame)" if scene.weak.any() else ""
+        fig.suptitle(f"Abundance maps \u2014 {results.title}{key}")
     return fig
 
 
