@@ -89,6 +89,26 @@ def _check_device(device: str) -> None:
             raise UnavailableError("--device cuda: no CUDA GPU is available here; use --device auto or cpu")
 
 
+def check_real_scenes(cells: Sequence[Cell]) -> None:
+    """Load each real scene of the grid once, in the driver, before anything is written.
+
+    A missing dataset or a bad scene file (truncated, missing keys, mismatched shapes,
+    NaN values, too many endmembers) is then one :class:`~hubench.errors.DataError`
+    (exit code 2, no store created) instead of a failed cell per method and seed. Real
+    scenes do not depend on the seed, so one load per scenario covers every cell.
+    """
+    from hubench.datasets import SCENARIOS
+    from hubench.harness.grid import to_json
+
+    seen: set[tuple[str, str]] = set()
+    for cell in cells:
+        ident = (cell.scenario, to_json(cell.scenario_params))
+        if cell.scenario_kind != "real" or ident in seen:
+            continue
+        seen.add(ident)
+        SCENARIOS.get(cell.scenario).build(cell.seed, **cell.scenario_params)
+
+
 def run_grid(
     methods: str | Sequence[str | MethodRequest] = "all",
     scenarios: Sequence[str] = DEFAULT_SCENARIOS,
@@ -137,6 +157,7 @@ def run_grid(
     _check_device(device)
     grid = expand_grid(requests, scenarios, snrs, seed_list, profile=profile, device=device,
                        data_dir=data_dir, scene_file=scene_file)
+    check_real_scenes(grid.cells)
     if isinstance(store, ResultStore):
         opened, own = store, False
     else:
