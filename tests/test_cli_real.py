@@ -19,6 +19,8 @@ from hubench.datasets.fetch import candidate_data_dirs, resolve_data_dir
 from hubench.errors import DataError
 from hubench.harness import ResultStore
 from hubench.harness.grid import expand_grid, parse_methods
+from hubench.harness.runner import check_real_scenes
+from hubench.harness.worker import run_cell
 
 SHAPE, BANDS, P = (6, 5), 20, 3
 
@@ -177,6 +179,37 @@ def test_bad_generic_npz_via_cli(tmp_path: Path, capsys: pytest.CaptureFixture[s
                          "--scene-file", str(path), "--store", str(store)], capsys)
     assert code == 2 and err.count("\n") == 1 and "do not match" in err
     assert not store.exists()
+
+
+def test_generic_scene_file_options_as_scenario_overrides(tmp_path: Path) -> None:
+    """``--scenarios 'file[y_key=...,...]'`` passes load_scene's options to a generic file."""
+    tiny = _tiny()
+    path = tmp_path / "generic.mat"  # bands x pixels in MATLAB's column-major pixel order
+    order = np.arange(30).reshape(SHAPE, order="F").ravel()  # row-major pixel -> file column
+    cube = np.empty_like(tiny["Y"])
+    cube[:, order] = tiny["Y"]
+    abund = np.empty_like(tiny["A"])
+    abund[:, order] = tiny["A"]
+    scipy.io.savemat(path, {"data": cube, "abund": abund, "ends": tiny["E"].T, "nRow": SHAPE[0], "nCol": SHAPE[1]})
+    spec = "file[y_key=data,a_key=abund,e_key=ends,y_axes=LN]"
+    grid = expand_grid(parse_methods("vca+fcls"), [spec], None, [0], profile="ci", scene_file=str(path))
+    (cell,) = grid.cells
+    assert cell.scenario == "file" and cell.scenario_params["y_key"] == "data"
+    assert cell.scenario_params["path"] == str(path)
+    check_real_scenes(grid.cells)  # loads in the driver without error
+    outcome = run_cell(cell)
+    assert outcome["status"] == "ok", outcome["reason"]
+    assert outcome["metrics"]["armse"] < 1e-6
+
+
+def test_unknown_scenario_option_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "r.sqlite"
+    code, _, err = _run(["run", "--methods", "vca", "--scenarios", "file[ykey=data]", "--scene-file",
+                         str(_hysupp_file(tmp_path / "a.mat")), "--store", str(store)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "'ykey'" in err and "y_key" in err
+    assert not store.exists()
+    code, _, err = _run(["run", "--methods", "vca", "--scenarios", "file[y_key]", "--store", str(store)], capsys)
+    assert code == 2 and err.startswith("hubench run: error: --scenarios:") and not store.exists()
 
 
 def test_python_api_make_scene_and_load_scene(tmp_path: Path) -> None:

@@ -32,7 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated names, 'all' (every available method), or name[k=v,...] "
                              "to override hyperparameters, e.g. 'vca,fcls[tol=1e-9]' (default: all)")
     parser.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
-                        help=f"comma-separated scenario names (default: {','.join(DEFAULT_SCENARIOS)})")
+                        help="comma-separated scenario names, or name[k=v,...] to override scenario parameters, "
+                             "e.g. 'file[y_key=data,pixel_order=C]' "
+                             f"(default: {','.join(DEFAULT_SCENARIOS)})")
     parser.add_argument("--snr", default=None,
                         help="comma-separated SNRs in dB for synthetic scenarios, 'inf' = noiseless "
                              "(default: each scenario's own)")

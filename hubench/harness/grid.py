@@ -112,6 +112,17 @@ def parse_method_spec(text: str) -> MethodRequest:
     return MethodRequest(name, overrides)
 
 
+def parse_scenario_spec(text: str) -> tuple[str, dict[str, Any]]:
+    """``"file[y_key=data,pixel_order=C]"`` -> ``("file", {...})``: a scenario with
+    parameter overrides (the same syntax as a method spec), checked against the
+    scenario's parameters when the grid is expanded."""
+    try:
+        request = parse_method_spec(text)
+    except ParameterError as exc:
+        raise ParameterError(str(exc).replace("--methods:", "--scenarios:", 1)) from None
+    return request.name, request.overrides
+
+
 def parse_methods(text: str | Sequence[str]) -> list[MethodRequest]:
     """Parse a method list (a string or already-split items); ``all`` stays a name."""
     items = split_top_level(text, "--methods") if isinstance(text, str) else list(text)
@@ -261,8 +272,9 @@ def expand_grid(
 
     Method hyperparameters: class defaults < profile preset < ``random_state = seed``
     (when the method has one) < ``device`` (when not ``auto``) < the request's overrides.
-    Scenario parameters: defaults < profile preset < ``snr_db`` (synthetic scenarios
-    that accept it) < ``data_dir`` (real scenarios that take it).
+    Scenario parameters: defaults < profile preset < ``name[k=v,...]`` overrides <
+    ``data_dir`` / ``path`` (real scenarios that take them) < ``snr_db`` (synthetic
+    scenarios that accept it).
     """
     from hubench.datasets import SCENARIOS
     from hubench.methods import PROFILES
@@ -273,10 +285,10 @@ def expand_grid(
         raise ParameterError(f"--device: expected auto, cpu or cuda, got {device!r}")
     if not seeds:
         raise ParameterError("--seeds: needs at least one seed")
-    names = list(dict.fromkeys(scenarios))
-    if scene_file is not None and "file" not in names:
-        names.append("file")
-    specs = [SCENARIOS.get(name) for name in names]
+    wanted = [parse_scenario_spec(text) for text in dict.fromkeys(scenarios)]
+    if scene_file is not None and all(name != "file" for name, _ in wanted):
+        wanted.append(("file", {}))
+    specs = [SCENARIOS.get(name) for name, _ in wanted]
     if not specs:
         raise ParameterError("--scenarios: needs at least one scenario")
     if snrs is not None and not any(s.accepts_snr for s in specs):
@@ -286,8 +298,8 @@ def expand_grid(
         )
     chosen, skipped = _resolve_methods(methods)
     scenes: list[tuple[Any, dict[str, Any], float, int]] = []
-    for spec in specs:
-        extra: dict[str, Any] = {}
+    for spec, (_, overrides) in zip(specs, wanted, strict=True):
+        extra: dict[str, Any] = dict(overrides)
         names_ok = spec.param_names()
         if spec.kind == "real" and data_dir is not None and "data_dir" in names_ok:
             extra["data_dir"] = data_dir
