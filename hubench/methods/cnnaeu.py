@@ -34,7 +34,13 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from hubench.deep.base import DeepMethod, decoder_param_groups, positive_float, positive_int
+from hubench.deep.base import (
+    DeepMethod,
+    crop_windows,
+    decoder_param_groups,
+    positive_float,
+    positive_int,
+)
 from hubench.deep.layers import UnmixingNetwork, pad2d
 from hubench.deep.losses import sad_loss
 from hubench.errors import ParameterError
@@ -203,9 +209,7 @@ class CNNAEU(DeepMethod):
         h, w = min(self.patch_size, height), min(self.patch_size, width)
         top = torch.randint(height - h + 1, (self.n_patches,), generator=generator)
         left = torch.randint(width - w + 1, (self.n_patches,), generator=generator)
-        rows = (top[:, None] + torch.arange(h)).to(data.device)  # (n, h)
-        cols = (left[:, None] + torch.arange(w)).to(data.device)  # (n, w)
-        patches = data[0][:, rows[:, :, None], cols[:, None, :]].permute(1, 0, 2, 3)  # (n, L, h, w)
+        patches = crop_windows(data[0], top, left, h, w)  # (n, L, h, w)
         return list(torch.split(patches, self.batch_size))
 
     def loss(self, network: UnmixingNetwork, batch: torch.Tensor) -> torch.Tensor:

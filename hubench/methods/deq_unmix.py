@@ -95,7 +95,11 @@ class DEQUnmix(DeepMethod):
     network_: DEQUnmixNetwork
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "ci": {"epochs": 3, "max_iter": 5, "eval_max_iter": 20, "hidden": 8},
-        "quick": {"epochs": 30, "max_iter": 10, "hidden": 16},
+        # quick: a short schedule; M learns at 0.001 (the paper's 0.007 drifts away from
+        # the VCA start in 30 epochs); the adjoint solve stops at 1e-4 / 15 evaluations
+        # (an approximate gradient; it was 2/3 of the fit). See docs/deep-methods.md.
+        "quick": {"epochs": 25, "max_iter": 10, "hidden": 16, "lr_endmembers": 1e-3,
+                  "backward_max_iter": 15, "backward_tol": 1e-4},
         "full": {"epochs": 300, "eta": 0.01, "max_iter": 10, "alpha": 0.2},
     }
 

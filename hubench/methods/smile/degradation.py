@@ -98,6 +98,7 @@ class Degradation:
         self.sigma = float(scale) / 2.0 if sigma is None else float(sigma)
         self.radius = 0 if kernel == "box" else math.ceil(3.0 * self.sigma)
         self.taps = self._taps()
+        self._matrices: dict[tuple[int, torch.dtype, torch.device], torch.Tensor] = {}
 
     def _taps(self) -> torch.Tensor:
         """``(s + 2r,)`` float64 weights summing to one."""
@@ -124,9 +125,24 @@ class Degradation:
 
     # ---- the operator ---------------------------------------------------------------
     def apply(self, images: torch.Tensor) -> torch.Tensor:
-        """``D x``: ``(..., H, W) -> (..., H / s, W / s)``, in the dtype of ``images``."""
+        """``D x``: ``(..., H, W) -> (..., H / s, W / s)``, in the dtype of ``images``.
+
+        Computed as ``M_rows @ x @ M_cols^T`` with the dense 1-D operators of
+        :meth:`matrix` (cached per length, dtype and device): the same operator, but two
+        small matrix products instead of gathers and strided convolutions, which is
+        several times faster for training patches.
+        """
         self.low_shape((images.shape[-2], images.shape[-1]))
-        return self._axis(self._axis(images, -2, adjoint=False), -1, adjoint=False)
+        rows = self._cached_matrix(images.shape[-2], images.dtype, images.device)
+        cols = self._cached_matrix(images.shape[-1], images.dtype, images.device)
+        return torch.matmul(torch.matmul(rows, images), cols.T)
+
+    def _cached_matrix(self, n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        """:meth:`matrix` ``(n / s, n)`` in ``dtype`` on ``device``, built once per key."""
+        key = (n, dtype, device)
+        if key not in self._matrices:
+            self._matrices[key] = self.matrix(n).to(dtype=dtype, device=device)
+        return self._matrices[key]
 
     def adjoint(self, low: torch.Tensor) -> torch.Tensor:
         """``D^T y``: ``(..., h, w) -> (..., h * s, w * s)``, the exact transpose of :meth:`apply`."""

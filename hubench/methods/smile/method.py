@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from hubench.deep.base import DeepMethod, positive_float, positive_int
+from hubench.deep.base import DeepMethod, crop_windows, positive_float, positive_int
 from hubench.deep.layers import UnmixingNetwork
 from hubench.deep.losses import sad_loss
 from hubench.errors import ParameterError
@@ -78,8 +78,8 @@ class SMILE(DeepMethod):
     deterministic = True
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "ci": {"epochs": 2, "n_patches": 2, "batch_size": 2, "patch_size": 8, "hidden": 8, "patience": 0},
-        "quick": {"epochs": 250, "n_patches": 2, "batch_size": 2, "patch_size": 32, "hidden": 32,
-                  "patience": 0},
+        "quick": {"epochs": 200, "n_patches": 2, "batch_size": 2, "patch_size": 24, "hidden": 32,
+                  "lr": 5e-3, "patience": 0},
         "full": {"epochs": 600, "n_patches": 16, "batch_size": 8, "patch_size": 64, "hidden": 64,
                  "lr_step": 200, "lr_gamma": 0.5, "patience": 0},
     }
@@ -172,9 +172,7 @@ class SMILE(DeepMethod):
         h, w = min(side, height), min(side, width)
         top = torch.randint(0, (height - h) // self.scale + 1, (self.n_patches,), generator=generator) * self.scale
         left = torch.randint(0, (width - w) // self.scale + 1, (self.n_patches,), generator=generator) * self.scale
-        rows = (top[:, None] + torch.arange(h)).to(data.device)
-        cols = (left[:, None] + torch.arange(w)).to(data.device)
-        patches = data[0][:, rows[:, :, None], cols[:, None, :]].permute(1, 0, 2, 3)
+        patches = crop_windows(data[0], top, left, h, w)
         return list(torch.split(patches, self.batch_size))
 
     def loss(self, network: UnmixingNetwork, batch: torch.Tensor) -> torch.Tensor:
