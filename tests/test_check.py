@@ -16,6 +16,9 @@ from hubench.harness.check import (
     baseline_csv,
     baseline_frame,
     compare,
+    lookup_tolerance,
+    method_tolerance,
+    metric_family,
     read_baseline,
 )
 
@@ -172,6 +175,56 @@ def test_method_version_change_is_named() -> None:
     assert "method version 1 -> 2" in report.regressions[0].problem
 
 
+def test_per_metric_tolerance_lookup_by_name_family_star_then_default(monkeypatch) -> None:
+    assert metric_family("rmse_em3") == "rmse_em" and metric_family("sad_em12") == "sad_em"
+    assert metric_family("armse") == "armse" and metric_family("weak_em_recall") == "weak_em_recall"
+    table = {"rmse_em": (0.1, 0.0), "rmse_em2": (0.2, 0.0), "sre": Tolerance(1.0, 0.0)}
+    assert lookup_tolerance(table, "rmse_em0") == (0.1, 0.0)
+    assert lookup_tolerance(table, "rmse_em2") == (0.2, 0.0)  # exact name beats family
+    assert lookup_tolerance(table, "armse") is None
+    assert lookup_tolerance({**table, "*": (0.5, 0.1)}, "armse") == (0.5, 0.1)
+    from hubench.methods import METHODS
+
+    vca = METHODS.get("vca")
+    assert method_tolerance("vca", "armse") == DETERMINISTIC
+    monkeypatch.setattr(vca, "check_tolerance", table, raising=False)
+    assert method_tolerance("vca", "rmse_em4") == Tolerance(0.1, 0.0)
+    assert method_tolerance("vca", "sre") == Tolerance(1.0, 0.0)
+    assert method_tolerance("vca", "armse") == DETERMINISTIC  # unnamed: the class default
+    monkeypatch.setattr(vca, "deterministic", False)
+    assert method_tolerance("vca", "armse") == STOCHASTIC
+    monkeypatch.setattr(vca, "check_tolerance", (0.3, 0.0))
+    assert method_tolerance("vca", "anything") == Tolerance(0.3, 0.0)
+    assert method_tolerance("no-such-method", "armse") == DETERMINISTIC
+
+
+def test_every_check_tolerance_entry_is_well_formed() -> None:
+    """Per-metric tolerances name known metrics (or families, or "*"), non-negative."""
+    from hubench.methods import METHODS
+    from hubench.metrics.registry import metric_info
+
+    for name in METHODS:
+        custom = getattr(METHODS.get(name), "check_tolerance", None)
+        if custom is None:
+            continue
+        entries = custom.items() if isinstance(custom, dict) else [("*", custom)]
+        for metric, value in entries:
+            if metric != "*":
+                metric_info(metric if not metric.endswith("_em") else metric + "0")
+            atol, rtol = (value.atol, value.rtol) if isinstance(value, Tolerance) else value
+            assert atol >= 0 and rtol >= 0, (name, metric)
+
+
+def test_check_jobs_default_is_the_run_default() -> None:
+    import argparse
+
+    from hubench.cli import check_cmd, run_cmd
+
+    parser = argparse.ArgumentParser()
+    check_cmd.add_arguments(parser)
+    assert parser.parse_args(["--baseline", "b.csv"]).jobs == run_cmd.DEFAULT_JOBS >= 1
+
+
 def test_baseline_round_trip(tmp_path) -> None:
     results = current(**{"deep/weak/1": {"armse": 0.123456789012345}})
     results["rmse_em7"] = math.nan  # a metric no cell has is dropped
@@ -248,7 +301,9 @@ def toy_plugin(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_check_cli_passes_on_fresh_baseline_and_fails_on_degraded(toy_plugin, capsys) -> None:
+def test_check_cli_passes_on_fresh_baseline_and_fails_on_degraded(
+    toy_plugin, capsys, monkeypatch
+) -> None:
     from hubench.cli import main
 
     baseline = toy_plugin / "ci-baseline.csv"
@@ -259,9 +314,13 @@ def test_check_cli_passes_on_fresh_baseline_and_fails_on_degraded(toy_plugin, ca
     assert len(written) == 8 and set(written["status"]) == {"ok"}
     assert set(written["scenario"]) == {"standard", "rare", "weak", "no-pure-pixels"}
     assert "wrote" in capsys.readouterr().out
-    # a fresh run into a temporary store reproduces the baseline exactly
+    # a fresh run into a temporary store reproduces the baseline exactly, leaving nothing
+    work = toy_plugin / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
     assert main(args) == 0
     assert "no regression" in capsys.readouterr().out
+    assert list(work.iterdir()) == []
     # a baseline better than what the method achieves -> exit 1 and a table
     degraded = written.copy()
     degraded.loc[degraded["scenario"] == "weak", "armse"] -= 0.01

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tabulate import tabulate
 
+from hubench.cli.run_cmd import DEFAULT_JOBS
 from hubench.errors import ParameterError
 
 if TYPE_CHECKING:
@@ -32,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "to them (default: all)")  # fmt: skip
     parser.add_argument("--store", default=None,
                         help="results database to run into and reuse (default: a temporary one)")  # fmt: skip
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
+    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
+                        help=f"worker processes, one thread each (default: the cores, at most 4; "
+                             f"{DEFAULT_JOBS} here)")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="wall-clock limit per cell in seconds (default: 600)")  # fmt: skip
     parser.add_argument("--force", action="store_true", help="re-run cells already in --store")

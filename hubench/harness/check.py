@@ -14,7 +14,9 @@ direction by more than ``atol + rtol * |baseline|``:
   ``atol = rtol = 1e-6`` (:data:`DETERMINISTIC`);
 - stochastic (deep) methods: ``atol = 0.02``, ``rtol = 0.1`` (:data:`STOCHASTIC`);
 - a method may set ``check_tolerance = (atol, rtol)`` or a mapping
-  ``{metric: (atol, rtol), "*": (atol, rtol)}`` to override both.
+  ``{metric: (atol, rtol), "*": (atol, rtol)}`` to override both; a mapping's key may
+  be a metric family (``rmse_em`` covers ``rmse_em0``, ``rmse_em1``...) and a metric
+  it does not name falls back to ``"*"``, then to the method's default above.
 
 A metric whose direction is unknown fails on a move either way. A cell ``ok`` in the
 baseline that fails now, a baseline cell missing from the run, or a baseline method
@@ -25,6 +27,7 @@ run here is skipped with its reason; cells not in the baseline are reported as n
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +67,24 @@ DETERMINISTIC = Tolerance(atol=1e-6, rtol=1e-6)
 STOCHASTIC = Tolerance(atol=0.02, rtol=0.1)
 
 
+def metric_family(metric: str) -> str:
+    """``rmse_em3`` -> ``rmse_em``, ``sad_em0`` -> ``sad_em``; other names are unchanged."""
+    return re.sub(r"(_em)\d+$", r"\1", metric)
+
+
+def lookup_tolerance(table: Mapping[str, Any], metric: str) -> Any:
+    """The entry of a per-metric ``check_tolerance`` mapping for ``metric``.
+
+    Looked up by the exact name, then by its family (``rmse_em3`` -> ``rmse_em``, so one
+    entry covers every endmember), then ``"*"``; None when none of them is there (the
+    method's default tolerance applies).
+    """
+    for name in (metric, metric_family(metric), "*"):
+        if name in table:
+            return table[name]
+    return None
+
+
 def method_tolerance(method: str, metric: str) -> Tolerance:
     """Tolerance of one method's metric from its class (see the module docstring)."""
     from hubench.methods import METHODS
@@ -73,7 +94,7 @@ def method_tolerance(method: str, metric: str) -> Tolerance:
     cls = METHODS.get(method)
     custom: Any = getattr(cls, "check_tolerance", None)
     if isinstance(custom, Mapping):
-        custom = custom.get(metric, custom.get("*"))
+        custom = lookup_tolerance(custom, metric)
     if isinstance(custom, Tolerance):
         return custom
     if custom is not None:
