@@ -10,9 +10,10 @@ torch thread and one BLAS thread (the check pins ``CI_THREADS = 1``).
 Printed (Markdown):
 
 1. per method and metric family (``rmse_em0..4`` -> ``rmse_em``, ``sad_em*`` -> ``sad_em``):
-   the largest and the median per-scene sample std over the states, the largest range,
-   and the proposed check tolerance ``atol = max(floor, k * largest std)`` (``--k``,
-   default 3; floors in :data:`FLOORS`);
+   the largest and the median per-scene sample std over the states, the largest
+   per-scene range (max - min: the widest gap seen between two runs of one cell), and
+   the proposed check tolerance ``atol = max(floor, k * largest std, largest range)``
+   rounded up to two significant digits (``--k``, default 3; floors in :data:`FLOORS`);
 2. same-seed reproducibility: every CI cell (``random_state = scene seed``, as the
    check runs it) is fitted a second time in a fresh process; the largest absolute
    difference over all metrics (0 means bit-identical results on this CPU);
@@ -53,6 +54,14 @@ DEFAULT_FLOOR = 1e-3
 def family(metric: str) -> str:
     """``rmse_em3`` -> ``rmse_em``; other names are their own family."""
     return re.sub(r"(_em)\d+$", r"\1", metric)
+
+
+def ceil2(value: float) -> float:
+    """Round up to two significant digits (a tolerance is never rounded below what it covers)."""
+    if value <= 0 or not math.isfinite(value):
+        return value
+    step = 10.0 ** (math.floor(math.log10(value)) - 1)
+    return float(f"{math.ceil(value / step - 1e-9) * step:.2g}")
 
 
 def _init_worker() -> None:
@@ -128,10 +137,12 @@ def spread_table(runs: pd.DataFrame, k: float) -> pd.DataFrame:
             s = np.asarray(stds[fam], dtype=float)
             largest = float(s.max()) if s.size else math.nan
             floor = FLOORS.get(fam, DEFAULT_FLOOR)
+            widest = float(np.max(ranges[fam])) if ranges[fam] else 0.0
+            largest = largest if np.isfinite(largest) else 0.0
             rows.append({"method": method, "metric": fam, "max_std": largest,
                          "median_std": float(np.median(s)) if s.size else math.nan,
-                         "max_range": float(np.max(ranges[fam])) if ranges[fam] else math.nan,
-                         "atol": max(floor, k * largest) if np.isfinite(largest) else floor})  # fmt: skip
+                         "max_range": widest,
+                         "atol": ceil2(max(floor, k * largest, widest))})  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -179,9 +190,7 @@ def main() -> None:
     print(tabulate(repeat_table(runs, repeats), headers="keys", tablefmt="github",
                    showindex=False, floatfmt=".3g"))  # fmt: skip
     for method, sub in spread.groupby("method", sort=False):
-        pairs = ", ".join(
-            f'"{r.metric}": ({float(f"{r.atol:.2g}")!r}, 0.0)' for r in sub.itertuples()
-        )
+        pairs = ", ".join(f'"{r.metric}": ({r.atol!r}, 0.0)' for r in sub.itertuples())
         print(f"\n{method}: check_tolerance = {{{pairs}}}")
     if len(failed):
         print("\nnot ok:", failed[["method", "scenario", "seed", "state", "reason"]].to_string())
