@@ -12,7 +12,9 @@ direction by more than ``atol + rtol * |baseline|``:
 
 - deterministic methods (class attribute ``deterministic = True``):
   ``atol = rtol = 1e-6`` (:data:`DETERMINISTIC`);
-- stochastic (deep) methods: ``atol = 0.02``, ``rtol = 0.1`` (:data:`STOCHASTIC`);
+- stochastic methods (``deterministic = False``): ``atol = 0.02``, ``rtol = 0.1``
+  (:data:`STOCHASTIC`); the deep methods set per-metric ``check_tolerance`` instead,
+  measured with ``benchmarks/ci_spread.py`` (docs/leaderboards.md);
 - a method may set ``check_tolerance = (atol, rtol)`` or a mapping
   ``{metric: (atol, rtol), "*": (atol, rtol)}`` to override both; a mapping's key may
   be a metric family (``rmse_em`` covers ``rmse_em0``, ``rmse_em1``...) and a metric
