@@ -41,9 +41,11 @@ def main() -> None:
             rows: dict[str, list[float]] = {m: [] for m in (*METRICS, "seconds")}
             for seed in args.seeds:
                 scene = hubench.make_scene(scenario, seed=seed, snr_db=args.snr, image_shape=(args.size, args.size))
-                params = dict(params)
-                profile = params.pop("profile", None)
-                method = hubench.get_method(name, profile=profile, random_state=seed, **params)
+                # a copy per seed: popping from `params` itself would drop the profile
+                # for every seed after the first
+                overrides = dict(params)
+                profile = overrides.pop("profile", None)
+                method = hubench.get_method(name, profile=profile, random_state=seed, **overrides)
                 start = time.perf_counter()
                 estimate = method.fit(scene.observation())
                 rows["seconds"].append(time.perf_counter() - start)
