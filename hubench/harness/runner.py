@@ -206,7 +206,7 @@ def _execute(todo: list[Cell], store: ResultStore, summary: RunSummary, *, jobs:
 
         def started(cell: Cell) -> None:
             running[cell.key] = cell
-            bar.set_postfix_str(_clip(", ".join(f"{c.method}/{c.scenario}" for c in running.values()), 60))
+            bar.set_postfix_str(_clip(", ".join(c.label for c in running.values()), 80))
 
         for cell, outcome in pool.run(todo, timeout=timeout, estimates_dir=estimates_dir, on_start=started):
             store.put(cell, outcome, prov)
