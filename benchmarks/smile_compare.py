@@ -8,12 +8,9 @@ Scene seed and ``random_state`` are the same number; means over seeds.
 from __future__ import annotations
 
 import argparse
-import math
-import time
 
 import torch
-
-import hubench
+from compare_util import fit_over_seeds
 
 CONFIGS: list[tuple[str, str, dict[str, object]]] = [
     ("vca+fcls", "vca+fcls", {}),
@@ -22,11 +19,6 @@ CONFIGS: list[tuple[str, str, dict[str, object]]] = [
     ("daeu", "daeu", {"profile": "quick", "device": "cpu"}),
 ]
 METRICS = ("armse", "msad", "weak_recall", "weak_ap")
-
-
-def _mean(values: list[float]) -> str:
-    finite = [v for v in values if math.isfinite(v)]
-    return f"{sum(finite) / len(finite):.3f}" if finite else "-"
 
 
 def main() -> None:
@@ -41,19 +33,7 @@ def main() -> None:
     for scenario in args.scenarios:
         for snr in args.snr:
             for label, name, params in CONFIGS:
-                rows: dict[str, list[float]] = {m: [] for m in (*METRICS, "seconds")}
-                for seed in args.seeds:
-                    scene = hubench.make_scene(scenario, seed=seed, snr_db=snr)
-                    overrides = dict(params)
-                    profile = overrides.pop("profile", None)
-                    method = hubench.get_method(name, profile=profile, random_state=seed, **overrides)
-                    start = time.perf_counter()
-                    estimate = method.fit(scene.observation())
-                    rows["seconds"].append(time.perf_counter() - start)
-                    scores = hubench.score(scene, estimate)
-                    for metric in METRICS:
-                        rows[metric].append(float(scores[metric]))
-                cells = [_mean(v) for v in rows.values()]
+                cells = fit_over_seeds(scenario, args.seeds, name, params, METRICS, snr_db=snr)
                 print(f"| {scenario} | {snr:g} | {label} | " + " | ".join(cells) + " |", flush=True)
 
 

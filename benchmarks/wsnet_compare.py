@@ -7,11 +7,9 @@ Run: ``python benchmarks/wsnet_compare.py [--seeds 0 1] [--size 30]`` (one threa
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
-
-import hubench
+from compare_util import fit_over_seeds
 
 CONFIGS: list[tuple[str, str, dict[str, object]]] = [
     ("vca+fcls", "vca+fcls", {}),
@@ -38,21 +36,8 @@ def main() -> None:
     print("|---|---|" + "---|" * (len(METRICS) + 1))
     for scenario in ("weak", "rare"):
         for label, name, params in CONFIGS:
-            rows: dict[str, list[float]] = {m: [] for m in (*METRICS, "seconds")}
-            for seed in args.seeds:
-                scene = hubench.make_scene(scenario, seed=seed, snr_db=args.snr, image_shape=(args.size, args.size))
-                # a copy per seed: popping from `params` itself would drop the profile
-                # for every seed after the first
-                overrides = dict(params)
-                profile = overrides.pop("profile", None)
-                method = hubench.get_method(name, profile=profile, random_state=seed, **overrides)
-                start = time.perf_counter()
-                estimate = method.fit(scene.observation())
-                rows["seconds"].append(time.perf_counter() - start)
-                scores = hubench.score(scene, estimate)
-                for metric in METRICS:
-                    rows[metric].append(float(scores[metric]))
-            cells = [f"{sum(v) / len(v):.3f}" for v in rows.values()]
+            cells = fit_over_seeds(scenario, args.seeds, name, params, METRICS, snr_db=args.snr,
+                                   image_shape=(args.size, args.size))
             print(f"| {scenario} | {label} | " + " | ".join(cells) + " |", flush=True)
 
 
