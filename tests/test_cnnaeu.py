@@ -95,7 +95,6 @@ def test_bad_parameters(param: str, value: float) -> None:
 
 @pytest.mark.slow
 def test_quick_preset_recovers_noise_free_standard_scene() -> None:
-    torch.set_num_threads(1)
     scene = hubench.make_scene("standard", seed=0, snr_db=float("inf"))
     est = get_method("cnnaeu", profile="quick", device="cpu", random_state=0).fit(scene.observation())
     scores = hubench.score(scene, est)

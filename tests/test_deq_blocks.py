@@ -16,15 +16,6 @@ from hubench.deq.superpixel_prox import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The CI machine has 2 cores shared with other jobs: oversubscribed threads are slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _bisection_projection(v: np.ndarray) -> np.ndarray:
     """Independent reference: find theta with sum(max(v - theta, 0)) = 1 by bisection."""
     lo, hi = v.min() - 1.0, v.max()

@@ -12,15 +12,6 @@ from hubench.errors import ParameterError
 H, W, P, B = 6, 6, 3, 8
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The CI machine has 2 cores shared with other jobs: oversubscribed threads are slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _tiny_layer(backward: str, *, max_iter: int = 200, tol: float = 1e-11) -> tuple[DEQUnmixLayer, torch.Tensor]:
     """A float64 layer on a 6x6 image with well-conditioned endmembers and random weights."""
     rng = np.random.default_rng(0)

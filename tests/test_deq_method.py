@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from scipy.ndimage import gaussian_filter
 
 from hubench.errors import ParameterError
 from hubench.methods import get_method, list_methods
 from hubench.scene import Scene
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The CI machine has 2 cores shared with other jobs: oversubscribed threads are slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _smooth_scene(H: int = 16, W: int = 16, p: int = 3, n_bands: int = 24) -> Scene:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -11,15 +10,6 @@ import torch.nn.functional as F
 
 from hubench.methods.smile.degradation import Degradation
 from hubench.methods.smile.network import SmileNetwork
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Tiny convolutions: one thread is faster than two on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def make_network(n_bands: int = 12, p: int = 3, scale: int = 2, image_shape: tuple[int, int] = (9, 7)) -> SmileNetwork:

@@ -16,15 +16,6 @@ from hubench.methods.wsnet.model import separability_penalty, weak_mask
 SMALL = {"epochs": 2, "batch_size": 64, "width": 8, "d_state": 4, "expand": 1, "patch": 5, "device": "cpu"}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one thread is faster than two on a shared 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def scene() -> hubench.Scene:
     return hubench.make_scene("weak", seed=0, snr_db=30.0, image_shape=(12, 12), n_bands=40)
