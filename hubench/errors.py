@@ -9,7 +9,7 @@ built-in exception a Python caller would expect (``ValueError``, ``LookupError``
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 class HubenchError(Exception):
@@ -41,6 +41,17 @@ class UnavailableError(HubenchError, RuntimeError):
 
 class StoreError(HubenchError, RuntimeError):
     """The results store cannot be opened, written or has an incompatible schema."""
+
+
+def check_param_names(owner: str, given: Iterable[str], known: Sequence[str]) -> None:
+    """Raise :class:`ParameterError` for the first name in ``given`` not in ``known``,
+    with close-match suggestions; ``owner`` names what was asked ("method 'vca'")."""
+    for key in given:
+        if key not in known:
+            raise ParameterError(
+                f"{owner} has no parameter {key!r}{suggest(key, known)}; "
+                f"its parameters: {', '.join(known) or 'none'}"
+            )
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:

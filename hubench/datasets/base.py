@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hubench.errors import ParameterError, suggest
+from hubench.errors import ParameterError, check_param_names
 from hubench.registry import Registry
 from hubench.scene import Scene
 
@@ -42,13 +42,7 @@ class ScenarioSpec:
         return [p for p in sig.parameters if p != "seed"]
 
     def check_params(self, params: dict[str, Any]) -> None:
-        known = self.param_names()
-        for key in params:
-            if key not in known:
-                raise ParameterError(
-                    f"scenario {self.name!r} has no parameter {key!r}{suggest(key, known)}; "
-                    f"its parameters: {', '.join(known)}"
-                )
+        check_param_names(f"scenario {self.name!r}", params, self.param_names())
 
     def resolve(self, profile: str | None = None, **params: Any) -> dict[str, Any]:
         """Defaults, then the profile's preset, then ``params``; all names checked."""

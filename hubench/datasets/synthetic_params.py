@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from hubench.errors import ParameterError, suggest
+from hubench.errors import ParameterError, check_param_names, suggest
 
 NOISE_KINDS = ("white", "colored")
 ABUNDANCE_KINDS = ("dirichlet", "spatial")
@@ -112,13 +112,7 @@ class SyntheticParams:
     @classmethod
     def from_knobs(cls, **knobs: Any) -> SyntheticParams:
         """Coerce and validate ``knobs`` (missing ones take the defaults above)."""
-        known = cls.knob_names()
-        for key in knobs:
-            if key not in known:
-                raise ParameterError(
-                    f"synthetic scenes have no parameter {key!r}{suggest(key, known)}; "
-                    f"known: {', '.join(known)}"
-                )
+        check_param_names("a synthetic scene", knobs, cls.knob_names())
         raw = {**asdict(cls()), **knobs}
         p = _integer("n_endmembers", raw["n_endmembers"], 2)
         try:

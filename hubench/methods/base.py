@@ -12,7 +12,13 @@ import importlib.util
 import inspect
 from typing import Any, ClassVar
 
-from hubench.errors import ParameterError, UnavailableError, ValidationError, suggest
+from hubench.errors import (
+    ParameterError,
+    UnavailableError,
+    ValidationError,
+    check_param_names,
+    suggest,
+)
 from hubench.registry import Registry
 from hubench.scene import Estimate, Observation
 
@@ -61,13 +67,7 @@ class Method:
 
     @classmethod
     def check_param_names(cls, params: dict[str, Any]) -> None:
-        known = cls.param_names()
-        for key in params:
-            if key not in known:
-                raise ParameterError(
-                    f"method {cls.name!r} has no parameter {key!r}{suggest(key, known)}; "
-                    f"its parameters: {', '.join(known) or 'none'}"
-                )
+        check_param_names(f"method {cls.name!r}", params, cls.param_names())
 
     @classmethod
     def preset(cls, profile: str) -> dict[str, Any]:
