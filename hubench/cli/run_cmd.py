@@ -45,7 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
                         help=f"worker processes (default: the number of CPU cores, at most 4: {DEFAULT_JOBS})")
     parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS/torch threads per worker (default: cores // jobs, at least 1)")
+                        help="BLAS/torch threads per worker, part of each cell's identity "
+                             "(default: cores // jobs, at least 1, chosen once per run)")
+    parser.add_argument("--max-memory", default=None, metavar="SIZE",
+                        help="per-cell cap on the resident memory of a worker and the processes it "
+                             "started, e.g. 4G or 512M; a cell over it is ended with status oom (default: none)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                         help="sets the 'device' hyperparameter of methods that have one (default: auto)")
     parser.add_argument("--store", default=DEFAULT_STORE, help=f"results database (default: {DEFAULT_STORE})")
@@ -65,15 +69,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from hubench.harness import parse_seeds, parse_snrs, run_grid
     from hubench.harness.grid import split_top_level
+    from hubench.harness.processes import parse_memory
 
     if args.jobs < 1:
         raise ParameterError(f"--jobs: needs at least one worker, got {args.jobs}")
     scenarios = split_top_level(args.scenarios, "--scenarios")
     snrs = parse_snrs(args.snr) if args.snr is not None else None
     seeds = parse_seeds(args.seeds)
+    max_memory = parse_memory(args.max_memory) if args.max_memory is not None else None
     summary = run_grid(
         args.methods, scenarios, snrs, seeds, profile=args.profile, store=args.store,
-        jobs=args.jobs, threads=args.threads, timeout=args.timeout, force=args.force, retry_failed=args.retry_failed,
+        jobs=args.jobs, threads=args.threads, timeout=args.timeout, max_memory=max_memory, force=args.force, retry_failed=args.retry_failed,
         device=args.device, save_estimates=args.save_estimates, progress=args.progress,
         data_dir=args.data_dir, scene_file=args.scene_file, log=sys.stderr,
     )

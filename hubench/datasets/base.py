@@ -7,9 +7,11 @@ parameter presets (``ci`` = tiny scenes for the regression check).
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hubench.errors import ParameterError, check_param_names
@@ -27,6 +29,14 @@ class ScenarioSpec:
     the parameters a plain ``make_scene(name, seed=s)`` uses; ``presets[profile]``
     overrides them for a harness profile (``ci``/``quick``/``full``).
     ``accepts_snr`` is False for real scenes (their noise is what it is).
+
+    ``version`` is the version of the scene's generator or loader: bump it whenever the
+    same parameters and seed would give a different scene, so stored cells of the old
+    scenes are no longer reused (``tests/test_scene_checksums.py`` fails on a change of
+    generated scenes without a bump). ``sources(params)`` lists the files a scene is
+    read from (real scenes): the harness keys cells on their content (sha256), not on
+    their location, and ``location_params`` names the parameters that only say where
+    the files are (``path``, ``data_dir``): recorded with the cell, left out of its key.
     """
 
     name: str
@@ -36,6 +46,27 @@ class ScenarioSpec:
     defaults: dict[str, Any] = field(default_factory=dict)
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     accepts_snr: bool = True
+    version: str = "1"
+    sources: Callable[[dict[str, Any]], list[Path]] | None = None
+    location_params: tuple[str, ...] = ()
+
+    def content_sha256(self, params: dict[str, Any]) -> str | None:
+        """sha256 of the content the scene is read from (None for generated scenes).
+
+        One file: its own digest; several: the digest of their digests in order.
+        """
+        if self.sources is None:
+            return None
+        from hubench.datasets.fetch import sha256_file
+
+        digests = [sha256_file(p) for p in self.sources(params)]
+        if len(digests) == 1:
+            return digests[0]
+        return hashlib.sha256("\n".join(digests).encode()).hexdigest()
+
+    def key_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` without the location parameters (what a cell's key covers)."""
+        return {k: v for k, v in params.items() if k not in self.location_params}
 
     def param_names(self) -> list[str]:
         sig = inspect.signature(self.build)
@@ -65,6 +96,9 @@ def register_scenario(
     defaults: dict[str, Any] | None = None,
     presets: dict[str, dict[str, Any]] | None = None,
     accepts_snr: bool = True,
+    version: str = "1",
+    sources: Callable[[dict[str, Any]], list[Path]] | None = None,
+    location_params: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Scene]], Callable[..., Scene]]:
     """Decorator registering ``build(seed, **params) -> Scene`` as scenario ``name``."""
     if kind not in KINDS:
@@ -79,6 +113,9 @@ def register_scenario(
             defaults=dict(defaults or {}),
             presets={k: dict(v) for k, v in (presets or {}).items()},
             accepts_snr=accepts_snr,
+            version=str(version),
+            sources=sources,
+            location_params=tuple(location_params),
         )
         spec.check_params(spec.defaults)
         for preset in spec.presets.values():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -72,9 +73,34 @@ def aviris_wavelengths() -> np.ndarray | None:
 
 
 def _files(name: str, data_dir: PathLike | None) -> tuple[list[Path], dict[str, str]]:
-    folder = resolve_data_dir(name, data_dir)
-    paths = [folder / f.relpath for f in get_dataset(name).files]
+    paths = _files_only(name, data_dir)
     return paths, {f.relpath: sha256_file(p) for f, p in zip(get_dataset(name).files, paths, strict=True)}
+
+
+def _dataset_sources(name: str) -> Any:
+    """``sources`` hook of a published dataset's scenario: its files in the data dir."""
+
+    def sources(params: dict[str, Any]) -> list[Path]:
+        return [p.resolve() for p in _files_only(name, params.get("data_dir"))]
+
+    return sources
+
+
+def _files_only(name: str, data_dir: PathLike | None) -> list[Path]:
+    folder = resolve_data_dir(name, data_dir)
+    return [folder / f.relpath for f in get_dataset(name).files]
+
+
+def _scene_file_sources(params: dict[str, Any]) -> list[Path]:
+    """``sources`` hook of the ``file`` scenario: the file itself (resolved)."""
+    path = params.get("path")
+    if path is None:
+        raise ParameterError("scenario 'file' needs path=FILE (on the command line: --scene-file FILE)")
+    target = Path(path).expanduser()
+    if not target.is_file():
+        raise DataError(f"scene file {path}: {'is not a file' if target.exists() else 'does not exist'}; "
+                        "check the path given to --scene-file or file[path=...]")
+    return [target.resolve()]
 
 
 def _matrix(arrays: dict, key: str, path: Path, shape: tuple[int, int]) -> np.ndarray:
@@ -92,6 +118,8 @@ def _matrix(arrays: dict, key: str, path: Path, shape: tuple[int, int]) -> np.nd
     kind="real",
     defaults={"data_dir": None},
     accepts_snr=False,
+    sources=_dataset_sources("samson"),
+    location_params=("data_dir",),
 )
 def samson(seed: int, data_dir: PathLike | None = None) -> Scene:
     """The Samson scene (``samson/samson_dataset.mat``): Y (9025, 156), A (9025, 3), E (3, 156)."""
@@ -116,6 +144,8 @@ def samson(seed: int, data_dir: PathLike | None = None) -> Scene:
     kind="real",
     defaults={"data_dir": None},
     accepts_snr=False,
+    sources=_dataset_sources("jasper"),
+    location_params=("data_dir",),
 )
 def jasper(seed: int, data_dir: PathLike | None = None) -> Scene:
     """Jasper Ridge (``jasper/jasperRidge2_R198.mat`` + ``jasper/end4.mat``):
@@ -148,6 +178,8 @@ def jasper(seed: int, data_dir: PathLike | None = None) -> Scene:
     kind="real",
     defaults={"path": None},
     accepts_snr=False,
+    sources=_scene_file_sources,
+    location_params=("path",),
 )
 def file_scene(
     seed: int,

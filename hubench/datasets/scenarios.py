@@ -7,6 +7,12 @@ is the defaults (50 x 50 pixels, 99 bands, 5 endmembers, 30 dB), ``full`` is 100
 pixels on all 182 clean bands.
 
 Adding a scenario is one call to :func:`_register` below.
+
+``GENERATOR_VERSION`` is every synthetic scenario's version (part of each cell's key):
+bump it with any change to :func:`~hubench.datasets.synthetic.generate` that changes
+the scene drawn for the same knobs and seed. ``tests/test_scene_checksums.py`` compares
+fingerprints of a fixed set of generated scenes with ``tests/data/scene_checksums.json``
+and fails when the scenes changed but the version did not.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from hubench.datasets.base import register_scenario
 from hubench.datasets.synthetic import generate
 from hubench.datasets.synthetic_params import SyntheticParams
 from hubench.scene import Scene
+
+GENERATOR_VERSION = "1"
 
 PRESETS: dict[str, dict[str, Any]] = {
     "ci": {"image_shape": (16, 16), "n_bands": 60, "snr_db": 30.0},
@@ -46,7 +54,8 @@ def _register(name: str, description: str, **defaults: Any) -> Callable[..., Sce
     build.__name__ = build.__qualname__ = f"build_{name.replace('-', '_')}"
     build.__doc__ = f"Scenario {name!r}: {description}"
     setattr(build, "__signature__", _SIGNATURE)  # the registry reads the knobs from it  # noqa: B010
-    return register_scenario(name, description=description, defaults=defaults, presets=PRESETS)(build)
+    return register_scenario(name, description=description, defaults=defaults, presets=PRESETS,
+                             version=GENERATOR_VERSION)(build)
 
 
 build_standard = _register(

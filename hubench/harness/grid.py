@@ -168,7 +168,12 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def canonical(value: Any) -> Any:
-    """A JSON-ready copy: tuples -> lists, numpy scalars/arrays -> Python, keys sorted later."""
+    """A strict-JSON-ready copy: tuples -> lists, numpy scalars/arrays -> Python.
+
+    Non-finite floats become the strings ``"inf"``, ``"-inf"`` and ``"nan"`` (strict
+    JSON has no such numbers; every reader of parameters turns the strings back into
+    floats, e.g. ``snr_db="inf"``). Keys are sorted by :func:`to_json`.
+    """
     if isinstance(value, dict):
         return {str(k): canonical(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -177,22 +182,32 @@ def canonical(value: Any) -> Any:
         return canonical(value.tolist())
     if isinstance(value, os.PathLike):
         return os.fspath(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return repr(value)
 
 
 def to_json(value: Any) -> str:
-    """Canonical JSON (sorted keys; NaN/inf written as NaN/Infinity)."""
-    return json.dumps(canonical(value), sort_keys=True, separators=(",", ":"))
+    """Canonical strict JSON (sorted keys; non-finite floats as strings, see :func:`canonical`)."""
+    return json.dumps(canonical(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def cell_key(
     method: str, method_version: str, method_params: dict[str, Any],
-    scenario: str, scenario_params: dict[str, Any], seed: int,
+    scenario: str, scenario_params: dict[str, Any], seed: int, *,
+    scenario_version: str = "1", scene_sha256: str | None = None, threads: int = 1,
 ) -> str:
-    """Stable 20-hex-digit key of one cell (sha256 of its canonical JSON)."""
-    payload = to_json([method, str(method_version), method_params, scenario, scenario_params, int(seed)])
+    """Stable 20-hex-digit key of one cell: the sha256 of its canonical JSON.
+
+    It covers everything that determines the cell's numbers: the method's name, version
+    and hyperparameters; the scenario's name, generator version and parameters (SNR
+    among them; for a file scene not its location, which is recorded but not keyed,
+    but ``scene_sha256``, the digest of its content); the seed; the threads per worker.
+    """
+    payload = to_json([method, str(method_version), method_params, scenario, str(scenario_version),
+                       scenario_params, scene_sha256, int(seed), int(threads)])
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
@@ -211,6 +226,9 @@ class Cell:
     snr_db: float
     seed: int
     profile: str
+    threads: int = 1
+    scenario_version: str = "1"
+    scene_sha256: str | None = None
 
     @property
     def label(self) -> str:
@@ -257,6 +275,19 @@ def _resolve_methods(requests: Iterable[MethodRequest]) -> tuple[list[tuple[Any,
     return chosen, skipped
 
 
+def _resolve_auto_device(params: dict[str, Any]) -> None:
+    """``device="auto"`` -> the device it would pick here (``cuda`` or ``cpu``), so that
+    the cell's key and row say where it ran: the same cell on a GPU is another cell."""
+    if params.get("device") != "auto":
+        return
+    try:
+        import torch
+
+        params["device"] = "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:  # pragma: no cover - torch is a core dependency
+        params["device"] = "cpu"
+
+
 def expand_grid(
     methods: Sequence[MethodRequest],
     scenarios: Sequence[str],
@@ -267,14 +298,17 @@ def expand_grid(
     device: str = "auto",
     data_dir: str | None = None,
     scene_file: str | None = None,
+    threads: int = 1,
 ) -> Grid:
     """Resolve every cell (method params, scenario params, key) or raise a HubenchError.
 
     Method hyperparameters: class defaults < profile preset < ``random_state = seed``
-    (when the method has one) < ``device`` (when not ``auto``) < the request's overrides.
-    Scenario parameters: defaults < profile preset < ``name[k=v,...]`` overrides <
-    ``data_dir`` / ``path`` (real scenarios that take them) < ``snr_db`` (synthetic
-    scenarios that accept it).
+    (when the method has one) < ``device`` (when not ``auto``) < the request's overrides;
+    a ``device`` still ``auto`` then becomes the device it picks here. Scenario
+    parameters: defaults < profile preset < ``name[k=v,...]`` overrides < ``data_dir`` /
+    ``path`` (real scenarios that take them) < ``snr_db`` (synthetic scenarios that
+    accept it). A scene read from files is keyed on the sha256 of their content.
+    ``threads`` (BLAS/torch threads per worker) is part of every key.
     """
     from hubench.datasets import SCENARIOS
     from hubench.methods import PROFILES
@@ -285,6 +319,8 @@ def expand_grid(
         raise ParameterError(f"--device: expected auto, cpu or cuda, got {device!r}")
     if not seeds:
         raise ParameterError("--seeds: needs at least one seed")
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ParameterError(f"--threads: needs at least one thread per worker, got {threads!r}")
     wanted = [parse_scenario_spec(text) for text in dict.fromkeys(scenarios)]
     if scene_file is not None and all(name != "file" for name, _ in wanted):
         wanted.append(("file", {}))
@@ -297,7 +333,8 @@ def expand_grid(
             "drop --snr or add a synthetic scenario"
         )
     chosen, skipped = _resolve_methods(methods)
-    scenes: list[tuple[Any, dict[str, Any], float, int]] = []
+    scenes: list[tuple[Any, dict[str, Any], float, int, str | None]] = []
+    digests: dict[str, str | None] = {}
     for spec, (_, overrides) in zip(specs, wanted, strict=True):
         extra: dict[str, Any] = dict(overrides)
         names_ok = spec.param_names()
@@ -312,11 +349,16 @@ def expand_grid(
                 params["snr_db"] = snr
             resolved = spec.resolve(profile, **params)
             raw_snr = resolved.get("snr_db") if spec.accepts_snr else None
-            snr_value = math.nan if raw_snr is None else float(raw_snr)
+            snr_value = math.nan if raw_snr is None else _snr_number(spec.name, raw_snr)
+            ident = spec.name + to_json(resolved)
+            if ident not in digests:
+                digests[ident] = spec.content_sha256(resolved)
+            if spec.sources is not None and "path" in resolved and resolved["path"] is not None:
+                resolved["path"] = os.fspath(spec.sources(resolved)[0])
             for seed in seeds:
-                scenes.append((spec, resolved, snr_value, int(seed)))
+                scenes.append((spec, resolved, snr_value, int(seed), digests[ident]))
     cells: list[Cell] = []
-    for spec, sparams, snr_value, seed in scenes:
+    for spec, sparams, snr_value, seed, digest in scenes:
         for cls, overrides in chosen:
             params = cls.defaults()
             params.update(cls.preset(profile))
@@ -325,15 +367,31 @@ def expand_grid(
             if device != "auto" and "device" in cls.param_names():
                 params["device"] = device
             params.update(overrides)
+            _resolve_auto_device(params)
             missing = [p for p in cls.param_names() if p not in params]
             if missing:
                 raise ParameterError(f"method {cls.name!r}: required parameters {missing} have no value")
-            key = cell_key(cls.name, cls.version, params, spec.name, sparams, seed)
+            key = cell_key(cls.name, cls.version, params, spec.name, spec.key_params(sparams), seed,
+                           scenario_version=spec.version, scene_sha256=digest, threads=threads)
             cells.append(Cell(
                 key=key, method=cls.name, method_version=str(cls.version),
                 method_params=params, task=cls.task, scenario=spec.name,
                 scenario_kind=spec.kind, scenario_params=sparams, snr_db=snr_value,
-                seed=seed, profile=profile,
+                seed=seed, profile=profile, threads=threads, scenario_version=spec.version,
+                scene_sha256=digest,
             ))
     unique = list({c.key: c for c in cells}.values())
     return Grid(cells=unique, skipped_methods=skipped)
+
+
+def _snr_number(scenario: str, raw: Any) -> float:
+    """The SNR of a resolved scenario as a float, or a ParameterError naming it."""
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"scenario {scenario!r}: snr_db: expected a number of dB or inf, got {raw!r}"
+        ) from None
+    if math.isnan(value):
+        raise ParameterError(f"scenario {scenario!r}: snr_db: expected a number of dB or inf, got {raw!r}")
+    return value

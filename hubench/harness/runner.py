@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from tabulate import tabulate
 
 from hubench.errors import ParameterError, UnavailableError
-from hubench.harness.executor import WorkerPool
+from hubench.harness.executor import WorkerPool, threads_per_worker
 from hubench.harness.grid import (
     DEFAULT_SCENARIOS,
     DEFAULT_SEEDS,
@@ -28,9 +28,10 @@ from hubench.harness.grid import (
     parse_methods,
 )
 from hubench.harness.provenance import provenance
-from hubench.harness.store import DEFAULT_STORE, STATUSES, ResultStore, check_store_path
+from hubench.harness.store import DEFAULT_STORE, STATUSES, ResultStore, StoreWriteError, check_store_path
 
 DEFAULT_TIMEOUT = 1800.0
+EXIT_STOPPED = 3
 
 
 @dataclass
@@ -45,6 +46,11 @@ class RunSummary:
     failures: list[dict[str, Any]] = field(default_factory=list)
     skipped_methods: list[tuple[str, str]] = field(default_factory=list)
     wall_seconds: float = 0.0
+    threads: int = 1
+    stored_by_other_run: int = 0
+    reused_other_version: Counter[str] = field(default_factory=Counter)
+    stopped: str = ""
+    not_run: int = 0
 
     @property
     def failed(self) -> int:
@@ -52,7 +58,10 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 when every cell of the grid is ``ok``, else 1."""
+        """0 when every cell of the grid is ``ok``; 1 when any is not; 3 when the run
+        stopped early because the store could not be written (see ``stopped``)."""
+        if self.stopped:
+            return EXIT_STOPPED
         return 1 if self.failed else 0
 
     def add(self, cell: Cell, status: str, reason: str, *, stored: bool) -> None:
@@ -66,7 +75,16 @@ class RunSummary:
         rows = [[m, *(c.get(s, 0) for s in STATUSES), sum(c.values())] for m, c in sorted(self.counts.items())]
         text = tabulate(rows, headers=["method", *STATUSES, "cells"], tablefmt="simple")
         text += (f"\n\n{self.total} cells: {self.ran} run now, {self.skipped_stored} already stored; "
-                 f"{self.failed} not ok; {self.wall_seconds:.1f} s; store {self.store_path}")
+                 f"{self.failed} not ok; {self.threads} thread(s) per worker; {self.wall_seconds:.1f} s; "
+                 f"store {self.store_path}")
+        if self.stored_by_other_run:
+            text += f"\n{self.stored_by_other_run} cells were stored by another run on the same store meanwhile"
+        if self.reused_other_version:
+            made = ", ".join(f"{n} by {v}" for v, n in sorted(self.reused_other_version.items()))
+            text += (f"\nnote: reused stored cells made by another hubench version or commit ({made}); "
+                     "use --force to recompute them with this one")
+        if self.stopped:
+            text += f"\n\nSTOPPED: {self.stopped}; {self.not_run} cells not run or not stored"
         if self.skipped_methods:
             text += "\n\nskipped methods:\n" + tabulate(self.skipped_methods, headers=["method", "reason"])
         if self.failures:
@@ -120,6 +138,7 @@ def run_grid(
     jobs: int = 1,
     threads: int | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
+    max_memory: int | None = None,
     force: bool = False,
     retry_failed: bool = False,
     device: str = "auto",
@@ -132,13 +151,16 @@ def run_grid(
     """Run the grid ``methods x scenarios x snrs x seeds`` into ``store``.
 
     ``methods`` is a spec string (``"vca,fcls[tol=1e-9]"``, ``"all"``) or a list of
-    specs; ``threads`` the BLAS/torch threads per worker (default ``max(1, cores // jobs)``;
-    pin it, e.g. to 1, when results must not depend on the machine's core count, since
-    floating-point sums change with the thread count); ``seeds`` a count (``3`` -> 0, 1, 2) or a list; ``snrs`` None keeps each
-    scenario's own ``snr_db``. Cells already in the store are skipped unless ``force``
-    (re-run all) or ``retry_failed`` (re-run those not ``ok``). ``progress`` None shows
-    the bar only on a terminal. Raises a :class:`~hubench.errors.HubenchError` for bad
-    input before anything is written.
+    specs; ``threads`` the BLAS/torch threads per worker, chosen once per run (default
+    ``max(1, cores // jobs)``, never from the number of cells left) and part of every
+    cell's key, since floating-point sums change with it; ``seeds`` a count (``3`` ->
+    0, 1, 2) or a list; ``snrs`` None keeps each scenario's own ``snr_db``;
+    ``max_memory`` a per-cell cap in bytes on the worker's resident memory (status
+    ``oom``). Cells already in the store are skipped unless ``force`` (re-run all) or
+    ``retry_failed`` (re-run those not ``ok``); a cell that another run on the same
+    store is running is waited for, not run twice. ``progress`` None shows the bar only
+    on a terminal. Raises a :class:`~hubench.errors.HubenchError` for bad input before
+    anything is written.
     """
     log = log or sys.stderr
     started = time.monotonic()
@@ -150,13 +172,16 @@ def run_grid(
         raise ParameterError(f"--seeds: needs at least one seed, got {seeds}")
     if jobs < 1:
         raise ParameterError(f"--jobs: needs at least one worker, got {jobs}")
-    if threads is not None and threads < 1:
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ParameterError(f"--threads: needs at least one thread per worker, got {threads}")
     if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
         raise ParameterError(f"--timeout: must be a positive number of seconds, got {timeout}")
+    if max_memory is not None and max_memory < 1:
+        raise ParameterError(f"--max-memory: must be a positive size, got {max_memory}")
     _check_device(device)
+    threads = threads if threads is not None else threads_per_worker(jobs)
     grid = expand_grid(requests, scenarios, snrs, seed_list, profile=profile, device=device,
-                       data_dir=data_dir, scene_file=scene_file)
+                       data_dir=data_dir, scene_file=scene_file, threads=threads)
     check_real_scenes(grid.cells)
     if isinstance(store, ResultStore):
         opened, own = store, False
@@ -164,23 +189,29 @@ def run_grid(
         check_store_path(store)
         opened, own = ResultStore(store), True
     summary = RunSummary(store_path=str(opened.path), total=len(grid.cells),
-                         skipped_methods=grid.skipped_methods)
+                         skipped_methods=grid.skipped_methods, threads=threads)
     for name, reason in grid.skipped_methods:
         log.write(f"skipping method {name}: {reason}\n")
+
+    def reuse(status: str) -> bool:
+        return not force and not (retry_failed and status != "ok")
+
     try:
         stored = opened.outcomes(c.key for c in grid.cells)
         todo = []
         for cell in grid.cells:
-            if cell.key in stored and not force and not (retry_failed and stored[cell.key][0] != "ok"):
+            if cell.key in stored and reuse(stored[cell.key][0]):
                 summary.add(cell, *stored[cell.key], stored=True)
             else:
                 todo.append(cell)
         summary.skipped_stored = len(grid.cells) - len(todo)
+        _note_other_versions(opened, [c.key for c in grid.cells if c not in todo], summary)
         if summary.skipped_stored:
             log.write(f"{summary.skipped_stored} cells already stored, skipped; use --force to re-run\n")
         if todo:
-            _execute(todo, opened, summary, jobs=jobs, threads=threads, timeout=timeout, progress=progress,
-                     save_estimates=save_estimates, log=log)
+            _execute(todo, opened, summary, jobs=jobs, threads=threads, timeout=timeout,
+                     max_memory=max_memory, progress=progress, save_estimates=save_estimates,
+                     reuse=reuse if not force else None, log=log)
     finally:
         if own:
             opened.close()
@@ -188,8 +219,26 @@ def run_grid(
     return summary
 
 
-def _execute(todo: list[Cell], store: ResultStore, summary: RunSummary, *, jobs: int, threads: int | None,
-             timeout: float | None, progress: bool | None, save_estimates: bool, log: TextIO) -> None:
+def _note_other_versions(store: ResultStore, keys: list[str], summary: RunSummary) -> None:
+    """Count reused cells made by another hubench version or git commit (for the summary)."""
+    if not keys:
+        return
+    here = provenance()
+    mine = (here["hubench_version"], here["git_commit"])
+    for version, commit in store.provenance_of(keys).values():
+        if (version, commit) != mine:
+            summary.reused_other_version[f"hubench {version} at {commit or 'no git commit'}"] += 1
+
+
+def _execute(todo: list[Cell], store: ResultStore, summary: RunSummary, *, jobs: int, threads: int,
+             timeout: float | None, max_memory: int | None, progress: bool | None, save_estimates: bool,
+             reuse: Any, log: TextIO) -> None:
+    """Run ``todo`` on a worker pool, claiming each cell in the store just before it runs.
+
+    A write to the store that still fails after its retries stops the run cleanly: the
+    workers and their process trees are ended, the claims released, and the summary
+    says what happened (exit code 3).
+    """
     from tqdm import tqdm
 
     prov = provenance()
@@ -199,20 +248,47 @@ def _execute(todo: list[Cell], store: ResultStore, summary: RunSummary, *, jobs:
         estimates_dir = str(store.estimates_dir)
     enabled = progress if progress is not None else bool(getattr(log, "isatty", lambda: False)())
     running: dict[str, Cell] = {}
-    # The pool starts (workers import the registries) before the bar, so the ETA is honest.
-    with WorkerPool(min(jobs, len(todo)), threads=threads) as pool, tqdm(
-        total=len(todo), unit="cell", file=log, disable=not enabled, dynamic_ncols=True, desc="hubench run"
-    ) as bar:
+    bar = tqdm(total=len(todo), unit="cell", file=log, disable=not enabled, dynamic_ncols=True,
+               desc="hubench run")
 
-        def started(cell: Cell) -> None:
-            running[cell.key] = cell
-            bar.set_postfix_str(_clip(", ".join(c.label for c in running.values()), 80))
+    def started(cell: Cell) -> None:
+        running[cell.key] = cell
+        bar.set_postfix_str(_clip(", ".join(c.label for c in running.values()), 80))
 
-        for cell, outcome in pool.run(todo, timeout=timeout, estimates_dir=estimates_dir, on_start=started):
-            store.put(cell, outcome, prov)
-            running.pop(cell.key, None)
-            summary.ran += 1
-            summary.add(cell, outcome["status"], outcome.get("reason", ""), stored=False)
-            if outcome["status"] != "ok":
-                bar.write(f"{cell.label}: {outcome['status']}: {_clip(outcome.get('reason', ''), 200)}", file=log)
+    def acquire(cell: Cell) -> str:
+        verdict = store.claim(cell.key, reuse if reuse is not None else (lambda status: False))
+        if verdict == "stored":
+            status, reason = store.outcomes([cell.key])[cell.key]
+            summary.add(cell, status, reason, stored=True)
+            summary.stored_by_other_run += 1
+            summary.skipped_stored += 1
             bar.update(1)
+            return "skip"
+        return verdict
+
+    done = 0
+    try:
+        # The pool starts (workers import the registries) before the bar moves, so the ETA is honest.
+        with WorkerPool(min(jobs, len(todo)), threads=threads, max_memory=max_memory) as pool:
+            for cell, outcome in pool.run(todo, timeout=timeout, estimates_dir=estimates_dir,
+                                          on_start=started, acquire=acquire):
+                store.put(cell, outcome, prov)
+                done += 1
+                running.pop(cell.key, None)
+                summary.ran += 1
+                summary.add(cell, outcome["status"], outcome.get("reason", ""), stored=False)
+                if outcome["status"] != "ok":
+                    bar.write(f"{cell.label}: {outcome['status']}: {_clip(outcome.get('reason', ''), 200)}", file=log)
+                bar.update(1)
+    except StoreWriteError as exc:
+        summary.stopped = (f"{exc}. Every cell stored before this is kept; free the store or the disk, "
+                           "then run the same command again to resume")
+        summary.not_run = len(todo) - done - summary.stored_by_other_run
+        log.write(f"hubench run: stopped: {summary.stopped}\n")
+    finally:
+        bar.close()
+        try:
+            store.release_claims()
+        except StoreWriteError as exc:
+            log.write(f"hubench run: could not release this run's claims ({exc}); "
+                      "a later run takes them over since this process is gone\n")

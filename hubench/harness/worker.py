@@ -19,7 +19,9 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any
 
+from hubench.harness.degenerate import degeneracy
 from hubench.harness.grid import Cell, canonical, load_plugins, to_json
+from hubench.harness.processes import TOKEN_ENV, kill_tree
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
@@ -78,12 +80,19 @@ class PeakMemory:
 
 def _scene_for(cell: Cell) -> Any:
     from hubench.datasets import SCENARIOS
+    from hubench.errors import DataError
 
     key = (cell.scenario, to_json(cell.scenario_params), cell.seed)
     if key in _SCENE_CACHE:
         _SCENE_CACHE.move_to_end(key)
         return _SCENE_CACHE[key]
     spec = SCENARIOS.get(cell.scenario)
+    if spec.version != cell.scenario_version:
+        raise DataError(f"scenario {cell.scenario!r} is version {spec.version} here, the cell asks for "
+                        f"{cell.scenario_version}")
+    if cell.scene_sha256 is not None and spec.content_sha256(cell.scenario_params) != cell.scene_sha256:
+        raise DataError("the scene's file changed after the run started (its sha256 differs); "
+                        "run again to key the cell on the new content")
     scene = spec.build(cell.seed, **cell.scenario_params)
     _SCENE_CACHE[key] = scene
     while len(_SCENE_CACHE) > _SCENE_CACHE_SIZE:
@@ -181,6 +190,9 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> dict[str, Any]:
         out["alignment"] = canonical(evaluation.alignment)
     except (Exception, SystemExit) as exc:
         return fail("error", "scoring failed: " + _describe(exc))
+    collapsed = degeneracy(estimate.A, estimate.E)
+    if collapsed is not None:
+        out.update(status="degenerate", reason=collapsed)
     if estimates_dir is not None:
         try:
             _save_estimate(os.path.join(estimates_dir, f"{cell.key}.npz"), estimate, out["alignment"])
@@ -191,19 +203,28 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> dict[str, Any]:
 
 
 def _exit_with(parent: Any) -> None:
+    """When the driver is gone (SIGKILL), end this worker and everything it started."""
     parent.join()
+    kill_tree(os.getpid(), os.environ.get(TOKEN_ENV))
     os._exit(0)
 
 
-def worker_main(conn: Any, threads: int) -> None:
-    """Entry point of a worker process: set up, say ready, serve cells until ``None``."""
+def worker_main(conn: Any, threads: int, token: str | None = None) -> None:
+    """Entry point of a worker process: set up, say ready, serve cells until ``None``.
+
+    ``token`` marks every process this worker starts (:mod:`hubench.harness.processes`).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles Ctrl-C and stops us
+    with contextlib.suppress(OSError):
+        os.setsid()  # own session and process group: the driver can kill the whole tree
     parent = multiprocessing.parent_process()
     if parent is not None:  # the driver was killed (SIGKILL): do not outlive it mid-cell
         threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     with contextlib.suppress(OSError):
         os.dup2(2, 1)  # method chatter goes to stderr, keeping the driver's stdout clean
     os.environ["HUBENCH_IN_WORKER"] = "1"
+    if token:
+        os.environ[TOKEN_ENV] = token
     for name in THREAD_ENV:
         os.environ[name] = str(threads)
     try:
