@@ -103,10 +103,12 @@ def test_run_real_and_file_scenes_store_rows_the_leaderboard_shows(
     assert "vca+fcls" in text and "(given E)" in text
 
 
-def test_mixed_real_and_synthetic_applies_snr_to_synthetic_only() -> None:
-    grid = expand_grid(parse_methods("vca+fcls"), ["samson", "standard"], [10.0, 20.0], [0, 1],
-                       profile="ci", data_dir="/nowhere")
-    real = [c for c in grid.cells if c.scenario == "samson"]
+def test_mixed_real_and_synthetic_applies_snr_to_synthetic_only(tmp_path: Path) -> None:
+    path = tmp_path / "scene.mat"
+    scipy.io.savemat(path, _tiny())
+    grid = expand_grid(parse_methods("vca+fcls"), ["file", "standard"], [10.0, 20.0], [0, 1],
+                       profile="ci", scene_file=str(path))
+    real = [c for c in grid.cells if c.scenario == "file"]
     synthetic = [c for c in grid.cells if c.scenario == "standard"]
     assert len(real) == 2 and all(math.isnan(c.snr_db) and "snr_db" not in c.scenario_params for c in real)
     assert sorted((c.snr_db, c.seed) for c in synthetic) == [(10, 0), (10, 1), (20, 0), (20, 1)]
@@ -195,7 +197,7 @@ def test_generic_scene_file_options_as_scenario_overrides(tmp_path: Path) -> Non
     grid = expand_grid(parse_methods("vca+fcls"), [spec], None, [0], profile="ci", scene_file=str(path))
     (cell,) = grid.cells
     assert cell.scenario == "file" and cell.scenario_params["y_key"] == "data"
-    assert cell.scenario_params["path"] == str(path)
+    assert cell.scenario_params["path"] == str(path.resolve())
     check_real_scenes(grid.cells)  # loads in the driver without error
     outcome = run_cell(cell)
     assert outcome["status"] == "ok", outcome["reason"]

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         raise StoreError(
             f"--store: no results store at {store}; run `hubench run` first or pass --store"
         )
-    with ResultStore(store) as opened:
+    with ResultStore(store, readonly=True) as opened:
         frame = opened.to_frame()
     frame = select(frame, scenarios=scenarios, profile=args.profile)
     if fmt == "csv":

@@ -51,6 +51,9 @@ CI_DEVICE = "cpu"
 CI_THREADS = 1
 
 CELL_ID = ("method", "scenario", "snr_db", "seed")
+# Statuses whose metrics are stored and compared: a degenerate (collapsed) estimate is
+# scored like an ok one, and a change between the two is a finding of its own.
+SCORED = ("ok", "degenerate")
 BASELINE_FIXED = ("method", "method_version", "scenario", "snr_db", "seed", "status")
 
 
@@ -163,7 +166,7 @@ def baseline_frame(results: pd.DataFrame) -> pd.DataFrame:
     """The baseline table of a results frame: fixed columns, then the quality metrics."""
     metrics = sorted(c for c in metric_columns(results) if c not in COST_METRICS)
     out = results.loc[:, [*BASELINE_FIXED, *metrics]].copy()
-    out.loc[out["status"] != "ok", metrics] = math.nan
+    out.loc[~out["status"].isin(SCORED), metrics] = math.nan
     out = out.dropna(axis=1, how="all")  # metrics no cell has (per-endmember beyond p)
     return out.sort_values(list(CELL_ID), kind="stable").reset_index(drop=True)
 
@@ -336,17 +339,15 @@ def compare(
                 f" (method version {row['method_version']} -> {now['method_version']}: "
                 "re-write the baseline with --write if intended)"
             )
-        if row["status"] == "ok" and now["status"] != "ok":
+        before, after = str(row["status"]), str(now["status"])
+        if before in SCORED and after not in SCORED or (before, after) == ("ok", "degenerate"):
             reason = str(now.get("reason") or "").strip().split("\n")[0][:120]
-            report.regressions.append(
-                found("status", "ok", now["status"], None, f"cell failed: {reason}{note}")
-            )
+            what = "cell collapsed" if after == "degenerate" else "cell failed"
+            report.regressions.append(found("status", before, after, None, f"{what}: {reason}{note}"))
             continue
-        if row["status"] != "ok":
-            if now["status"] == "ok":
-                report.improved.append(
-                    found("status", row["status"], "ok", None, "cell now succeeds")
-                )
+        if before not in SCORED or (before, after) == ("degenerate", "ok"):
+            if after in SCORED:
+                report.improved.append(found("status", before, after, None, f"cell now {after}"))
             else:
                 report.still_failing += 1
             continue

@@ -66,7 +66,7 @@ def load_frame(store_path: str | Path) -> tuple[pd.DataFrame, Path]:
         raise StoreError(
             f"--store: no results store at {path}; run `hubench run --save-estimates` first or pass --store"
         )
-    with ResultStore(path) as store:
+    with ResultStore(path, readonly=True) as store:
         frame = store.to_frame()
         estimates = store.estimates_dir
     if frame.empty:
@@ -128,7 +128,7 @@ def plot_store(
     # Resolve every choice (and regenerate and check every scene) first, so that bad
     # input raises before any file is written.
     plan: list[tuple[str, pd.DataFrame, SceneResults | None]] = []
-    with ResultStore(store_path) as store:
+    with ResultStore(store_path, readonly=True) as store:
         for scenario in scenarios:
             rows = frame[frame["scenario_label"] == scenario]
             saved = rows[rows["_has_estimate"]]

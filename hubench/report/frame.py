@@ -93,6 +93,14 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def supervised_rows(frame: pd.DataFrame) -> pd.Series:
+    """Rows made by a method given the true endmembers: the row's stored ``task``, or
+    for rows without one (stores written before it was recorded) the registry's."""
+    task = frame["task"] if "task" in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+    known = task.notna()
+    return (task == "supervised") | (~known & frame["method"].map(is_supervised))
+
+
 def is_supervised(name: str) -> bool:
     """True for a registered method whose task is ``supervised`` (it is given the true E)."""
     try:

@@ -29,7 +29,7 @@ from tabulate import tabulate
 from hubench.errors import HubenchError
 from hubench.report.frame import (
     DEFAULT_METRICS,
-    is_supervised,
+    supervised_rows,
     labelled,
     resolve_metrics,
     select,
@@ -140,7 +140,8 @@ def scenario_table(frame: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
                 applies = [m for m in methods if stats[m][2] > 0 or m not in finished]
                 ranks.append(column_ranks(means[applies], better).reindex(methods))
     counts = frame.groupby("method_label")["status"].agg(
-        failed=lambda s: int((s != "ok").sum()), total="size"
+        failed=lambda s: int((~s.isin(["ok", "degenerate"])).sum()),
+        degenerate=lambda s: int((s == "degenerate").sum()), total="size",
     )
     table = pd.DataFrame(index=methods)
     table.index.name = "method"
@@ -149,7 +150,9 @@ def scenario_table(frame: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
     for label, col in texts.items():
         table[label] = col
     table["failed"] = [f"{counts.loc[m, 'failed']}/{counts.loc[m, 'total']}" for m in methods]
-    supervised = set(frame.loc[frame["method"].map(is_supervised), "method_label"])
+    if counts["degenerate"].any():  # collapsed estimates: stored, not averaged, counted here
+        table["degenerate"] = [f"{counts.loc[m, 'degenerate']}/{counts.loc[m, 'total']}" for m in methods]
+    supervised = set(frame.loc[supervised_rows(frame), "method_label"])
     table.index = [f"{m} (given E)" if m in supervised else m for m in methods]
     table.index.name = "method"
     table = table.reset_index().sort_values(["rank", "method"], kind="stable")
@@ -169,7 +172,8 @@ def provenance(frame: pd.DataFrame) -> list[tuple[str, str]]:
     """(setting, value) pairs describing what produced ``frame``."""
     seeds = sorted({int(s) for s in frame["seed"].dropna()})
     snrs = [_snr_text(s) for s in _snr_order(frame["snr_db"]) if not math.isnan(s)]
-    failed = int((frame["status"] != "ok").sum())
+    failed = int((~frame["status"].isin(["ok", "degenerate"])).sum())
+    degenerate = int((frame["status"] == "degenerate").sum())
     start = frame["started_at"].dropna().astype(str)
     end = frame["finished_at"].dropna().astype(str)
     dates = f"{start.min()} to {end.max()}" if len(start) and len(end) else "unknown"
@@ -179,7 +183,8 @@ def provenance(frame: pd.DataFrame) -> list[tuple[str, str]]:
         ("methods", ", ".join(sorted(frame["method"].unique()))),
         ("seeds", f"{', '.join(map(str, seeds))} ({len(seeds)})"),
         ("SNR", ", ".join(snrs) or "n/a (real scenes)"),
-        ("cells", f"{len(frame)} ({failed} not ok)"),
+        ("cells", f"{len(frame)} ({failed} failed, {degenerate} degenerate)" if degenerate
+         else f"{len(frame)} ({failed} not ok)"),
         ("hubench", _distinct(frame, "hubench_version")),
         ("git commit", _distinct(frame, "git_commit")),
         ("python", _distinct(frame, "python_version")),
