@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from hubench.errors import HubenchError
+from hubench.harness.store import StoreWriteError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HubenchError as exc:
         sys.stderr.write(f"hubench {args.command}: error: {exc}\n")
         return 2
+    except StoreWriteError as exc:  # not bad input: a lock held too long, a failing disk
+        sys.stderr.write(f"hubench {args.command}: stopped: {exc}; run the same command again once it is free\n")
+        return 3
     except KeyboardInterrupt:
         sys.stderr.write(f"hubench {args.command}: interrupted\n")
         return 130

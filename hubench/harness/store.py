@@ -239,9 +239,12 @@ class ResultStore:
             self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
-            with self._conn:
-                self._conn.execute("BEGIN IMMEDIATE")
-                self._create_or_migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"--store: cannot open {self.path}: {exc}") from None
+        except OSError as exc:
+            raise StoreError(f"--store: cannot open {self.path}: {exc.strerror or exc}") from None
+        try:
+            self._write(lambda conn: self._create_or_migrate(), "set up the tables")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"--store: cannot open {self.path}: {exc}") from None
         except OSError as exc:
