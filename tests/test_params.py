@@ -3,7 +3,7 @@
 A rule type is tested on values it must accept and refuse and on its message; every
 registered built-in method must declare a rule for every hyperparameter of its
 ``__init__`` (so a new hyperparameter without one fails here), and every preset of
-every method must pass its own rules.
+every method and every scenario must pass validation.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ import pytest
 import torch
 
 import hubench
+from hubench.datasets import SCENARIOS
+from hubench.datasets.base import ScenarioSpec
+from hubench.datasets.synthetic_params import MAX_SNR_DB
 from hubench.errors import ParameterError, UnavailableError
 from hubench.methods import METHODS, PROFILES
 from hubench.params import Bool, Choice, Int, Real, Rule, check_params, owned_by
@@ -167,3 +170,64 @@ def test_fit_runs_the_same_validation() -> None:
 def test_cuda_without_gpu_is_refused_at_validation() -> None:
     with pytest.raises(UnavailableError, match=r"^method 'daeu': device='cuda' asks for a CUDA GPU"):
         METHODS.get("daeu").validate_params({"device": "cuda"})
+
+
+# ---- scenarios --------------------------------------------------------------------------
+BUILTIN_SCENARIOS = [n for n in SCENARIOS if SCENARIOS.get(n).build.__module__.startswith("hubench.")]
+
+
+@pytest.mark.parametrize("name", BUILTIN_SCENARIOS)
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_scenario_preset_validates(name: str, profile: str) -> None:
+    spec = SCENARIOS.get(name)
+    resolved = spec.resolve(profile)
+    spec.validate(resolved)
+    if spec.kind == "synthetic":
+        assert spec.validator is not None
+        for snr in (-10, 0, 30.0, MAX_SNR_DB, math.inf):
+            spec.validate({**resolved, "snr_db": snr})
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"snr_db": "abc"}, "scenario 'standard': snr_db: expected a number of dB up to 200, or inf for no noise, "
+                            "got 'abc'"),
+        ({"snr_db": math.nan}, "snr_db: expected a number of dB"),
+        ({"snr_db": -math.inf}, "snr_db: expected a number of dB"),
+        ({"snr_db": MAX_SNR_DB + 0.5}, "snr_db: 200.5 dB is above the largest finite SNR, 200 dB"),
+        ({"snr_db": 5000}, "use inf for a noiseless scene"),
+        ({"n_endmembers": 1000}, "scenario 'standard': n_endmembers"),
+        ({"n_bands": 100000}, "n_bands: at most 182"),
+        ({"noise": "purple"}, "noise: unknown kind 'purple'"),
+        ({"max_purity": 2}, "max_purity: must be in"),
+        ({"min_angle_deg": 60, "n_endmembers": 20}, "min_angle_deg=60 leaves"),  # the library check
+        ({"snr": 10}, "did you mean 'snr_db'"),
+    ],
+)
+def test_scenario_validate_names_scenario_and_knob(params: dict[str, Any], message: str) -> None:
+    spec = SCENARIOS.get("standard")
+    with pytest.raises(ParameterError) as info:
+        spec.validate({**spec.resolve("ci"), **params})
+    assert message in str(info.value)
+
+
+def test_generator_refuses_snr_above_the_maximum() -> None:
+    with pytest.raises(ParameterError, match="use inf"):
+        hubench.make_scene("standard", seed=0, profile="ci", snr_db=5000)
+    hubench.make_scene("standard", seed=0, profile="ci", snr_db=MAX_SNR_DB)
+
+
+def test_validate_does_not_build() -> None:
+    def build(seed: int, size: int = 2) -> hubench.Scene:
+        raise AssertionError("validate must not build the scene")
+
+    def check(params: dict[str, Any]) -> None:
+        if params["size"] < 1:
+            raise ParameterError(f"size: expected an int >= 1, got {params['size']}")
+
+    spec = ScenarioSpec(name="s", build=build, description="", validator=check)
+    spec.validate({"size": 3})
+    with pytest.raises(ParameterError, match=r"^scenario 's': size: expected an int >= 1, got 0$"):
+        spec.validate({"size": 0})
+    ScenarioSpec(name="r", build=build, description="", kind="real").validate({"size": -1})  # no validator

@@ -1,18 +1,21 @@
 """The scenario registry: named, seeded scene builders (synthetic and real).
 
 A scenario is a function ``build(seed, **params) -> Scene`` registered with its
-defaults, a one-line description, its kind (``synthetic`` or ``real``) and per-profile
-parameter presets (``ci`` = tiny scenes for the regression check).
+defaults, a one-line description, its kind (``synthetic`` or ``real``), per-profile
+parameter presets (``ci`` = tiny scenes for the regression check) and, optionally, a
+``validate(params)`` function that checks parameter values without building the scene
+(the harness runs it in the driver before anything runs).
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from hubench.errors import ParameterError, check_param_names
+from hubench.params import owned_by
 from hubench.registry import Registry
 from hubench.scene import Scene
 
@@ -27,6 +30,8 @@ class ScenarioSpec:
     the parameters a plain ``make_scene(name, seed=s)`` uses; ``presets[profile]``
     overrides them for a harness profile (``ci``/``quick``/``full``).
     ``accepts_snr`` is False for real scenes (their noise is what it is).
+    ``validator(params)``, when given, checks the values of a resolved parameter dict
+    without building the scene (raise :class:`ParameterError`); see :meth:`validate`.
     """
 
     name: str
@@ -36,6 +41,7 @@ class ScenarioSpec:
     defaults: dict[str, Any] = field(default_factory=dict)
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     accepts_snr: bool = True
+    validator: Callable[[dict[str, Any]], None] | None = None
 
     def param_names(self) -> list[str]:
         sig = inspect.signature(self.build)
@@ -43,6 +49,17 @@ class ScenarioSpec:
 
     def check_params(self, params: dict[str, Any]) -> None:
         check_param_names(f"scenario {self.name!r}", params, self.param_names())
+
+    def validate(self, params: Mapping[str, Any]) -> None:
+        """Check resolved parameters without building the scene: the names, then the
+        scenario's ``validator`` (synthetic scenarios: every knob and the library size).
+        Errors name the scenario: ``scenario 'standard': snr_db: ...``. Scenarios
+        without a validator (the real ones) are checked by loading them
+        (``hubench.harness.runner.check_real_scenes``)."""
+        self.check_params(dict(params))
+        if self.validator is not None:
+            with owned_by(f"scenario {self.name!r}"):
+                self.validator(dict(params))
 
     def resolve(self, profile: str | None = None, **params: Any) -> dict[str, Any]:
         """Defaults, then the profile's preset, then ``params``; all names checked."""
@@ -65,8 +82,10 @@ def register_scenario(
     defaults: dict[str, Any] | None = None,
     presets: dict[str, dict[str, Any]] | None = None,
     accepts_snr: bool = True,
+    validate: Callable[..., None] | None = None,
 ) -> Callable[[Callable[..., Scene]], Callable[..., Scene]]:
-    """Decorator registering ``build(seed, **params) -> Scene`` as scenario ``name``."""
+    """Decorator registering ``build(seed, **params) -> Scene`` as scenario ``name``;
+    ``validate(params)`` (optional) checks parameter values without building."""
     if kind not in KINDS:
         raise TypeError(f"scenario kind must be one of {KINDS}, got {kind!r}")
 
@@ -79,6 +98,7 @@ def register_scenario(
             defaults=dict(defaults or {}),
             presets={k: dict(v) for k, v in (presets or {}).items()},
             accepts_snr=accepts_snr,
+            validator=validate,
         )
         spec.check_params(spec.defaults)
         for preset in spec.presets.values():
