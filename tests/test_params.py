@@ -20,6 +20,7 @@ from hubench.datasets import SCENARIOS
 from hubench.datasets.base import ScenarioSpec
 from hubench.datasets.synthetic_params import MAX_SNR_DB
 from hubench.errors import ParameterError, UnavailableError
+from hubench.harness.grid import expand_grid, parse_methods
 from hubench.methods import METHODS, PROFILES
 from hubench.params import Bool, Choice, Int, Real, Rule, check_params, owned_by
 
@@ -231,3 +232,28 @@ def test_validate_does_not_build() -> None:
     with pytest.raises(ParameterError, match=r"^scenario 's': size: expected an int >= 1, got 0$"):
         spec.validate({"size": 0})
     ScenarioSpec(name="r", build=build, description="", kind="real").validate({"size": -1})  # no validator
+
+
+def test_expand_grid_validates_once_per_distinct_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, Any]] = []
+    vca = METHODS.get("vca")
+    original_method, original_scenario = vca.validate_params.__func__, ScenarioSpec.validate
+    monkeypatch.setattr(vca, "validate_params",
+                        classmethod(lambda cls, p=None: calls.append(("method", p)) or original_method(cls, p)))
+    monkeypatch.setattr(ScenarioSpec, "validate",
+                        lambda self, p: calls.append(("scenario", p)) or original_scenario(self, p))
+    grid = expand_grid(parse_methods("vca,vca[n_restarts=2]"), ["standard"], [10.0, 20.0], [0, 1], profile="ci")
+    assert len(grid.cells) == 2 * 2 * 2
+    scenario_calls = [p for what, p in calls if what == "scenario"]
+    method_calls = [p for what, p in calls if what == "method"]
+    assert sorted(p["snr_db"] for p in scenario_calls) == [10.0, 20.0]  # one per SNR, not per seed
+    # one per (overrides, random_state): 2 x 2, not per scene
+    assert sorted((p["n_restarts"], p["random_state"]) for p in method_calls) == [(1, 0), (1, 1), (2, 0), (2, 1)]
+    assert all(type(c.method_params["n_restarts"]) is int for c in grid.cells)  # nothing converted
+
+
+def test_expand_grid_refuses_before_returning_cells() -> None:
+    with pytest.raises(ParameterError, match=r"^method 'fcls': tol"):
+        expand_grid(parse_methods("fcls[tol=abc]"), ["standard"], None, [0], profile="ci")
+    with pytest.raises(ParameterError, match=r"^scenario 'rare': snr_db"):
+        expand_grid(parse_methods("vca"), ["rare"], [5000.0], [0], profile="ci")

@@ -275,6 +275,10 @@ def expand_grid(
     Scenario parameters: defaults < profile preset < ``name[k=v,...]`` overrides <
     ``data_dir`` / ``path`` (real scenarios that take them) < ``snr_db`` (synthetic
     scenarios that accept it).
+
+    Values are validated before any cell is built, once per distinct resolved set:
+    each scenario's by :meth:`ScenarioSpec.validate`, each method's by
+    :meth:`Method.validate_params`; the error names the scenario or method.
     """
     from hubench.datasets import SCENARIOS
     from hubench.methods import PROFILES
@@ -297,6 +301,7 @@ def expand_grid(
             "drop --snr or add a synthetic scenario"
         )
     chosen, skipped = _resolve_methods(methods)
+    validated: set[tuple[str, str]] = set()  # (name, params JSON) already checked
     scenes: list[tuple[Any, dict[str, Any], float, int]] = []
     for spec, (_, overrides) in zip(specs, wanted, strict=True):
         extra: dict[str, Any] = dict(overrides)
@@ -311,6 +316,10 @@ def expand_grid(
             if snr is not None:
                 params["snr_db"] = snr
             resolved = spec.resolve(profile, **params)
+            ident = ("scenario " + spec.name, to_json(resolved))
+            if ident not in validated:
+                spec.validate(resolved)
+                validated.add(ident)
             raw_snr = resolved.get("snr_db") if spec.accepts_snr else None
             snr_value = math.nan if raw_snr is None else float(raw_snr)
             for seed in seeds:
@@ -328,6 +337,10 @@ def expand_grid(
             missing = [p for p in cls.param_names() if p not in params]
             if missing:
                 raise ParameterError(f"method {cls.name!r}: required parameters {missing} have no value")
+            ident = ("method " + cls.name, to_json(params))
+            if ident not in validated:
+                cls.validate_params(params)
+                validated.add(ident)
             key = cell_key(cls.name, cls.version, params, spec.name, sparams, seed)
             cells.append(Cell(
                 key=key, method=cls.name, method_version=str(cls.version),
