@@ -1,20 +1,23 @@
 """The scenario registry: named, seeded scene builders (synthetic and real).
 
 A scenario is a function ``build(seed, **params) -> Scene`` registered with its
-defaults, a one-line description, its kind (``synthetic`` or ``real``) and per-profile
-parameter presets (``ci`` = tiny scenes for the regression check).
+defaults, a one-line description, its kind (``synthetic`` or ``real``), per-profile
+parameter presets (``ci`` = tiny scenes for the regression check) and, optionally, a
+``validate(params)`` function that checks parameter values without building the scene
+(the harness runs it in the driver before anything runs).
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hubench.errors import ParameterError, check_param_names
+from hubench.params import owned_by
 from hubench.registry import Registry
 from hubench.scene import Scene
 
@@ -37,6 +40,8 @@ class ScenarioSpec:
     read from (real scenes): the harness keys cells on their content (sha256), not on
     their location, and ``location_params`` names the parameters that only say where
     the files are (``path``, ``data_dir``): recorded with the cell, left out of its key.
+    ``validator(params)``, when given, checks the values of a resolved parameter dict
+    without building the scene (raise :class:`ParameterError`); see :meth:`validate`.
     """
 
     name: str
@@ -49,6 +54,7 @@ class ScenarioSpec:
     version: str = "1"
     sources: Callable[[dict[str, Any]], list[Path]] | None = None
     location_params: tuple[str, ...] = ()
+    validator: Callable[[dict[str, Any]], None] | None = None
 
     def content_sha256(self, params: dict[str, Any]) -> str | None:
         """sha256 of the content the scene is read from (None for generated scenes).
@@ -75,6 +81,17 @@ class ScenarioSpec:
     def check_params(self, params: dict[str, Any]) -> None:
         check_param_names(f"scenario {self.name!r}", params, self.param_names())
 
+    def validate(self, params: Mapping[str, Any]) -> None:
+        """Check resolved parameters without building the scene: the names, then the
+        scenario's ``validator`` (synthetic scenarios: every knob and the library size).
+        Errors name the scenario: ``scenario 'standard': snr_db: ...``. Scenarios
+        without a validator (the real ones) are checked by loading them
+        (``hubench.harness.runner.check_real_scenes``)."""
+        self.check_params(dict(params))
+        if self.validator is not None:
+            with owned_by(f"scenario {self.name!r}"):
+                self.validator(dict(params))
+
     def resolve(self, profile: str | None = None, **params: Any) -> dict[str, Any]:
         """Defaults, then the profile's preset, then ``params``; all names checked."""
         self.check_params(params)
@@ -99,8 +116,10 @@ def register_scenario(
     version: str = "1",
     sources: Callable[[dict[str, Any]], list[Path]] | None = None,
     location_params: tuple[str, ...] = (),
+    validate: Callable[..., None] | None = None,
 ) -> Callable[[Callable[..., Scene]], Callable[..., Scene]]:
-    """Decorator registering ``build(seed, **params) -> Scene`` as scenario ``name``."""
+    """Decorator registering ``build(seed, **params) -> Scene`` as scenario ``name``;
+    ``validate(params)`` (optional) checks parameter values without building."""
     if kind not in KINDS:
         raise TypeError(f"scenario kind must be one of {KINDS}, got {kind!r}")
 
@@ -116,6 +135,7 @@ def register_scenario(
             version=str(version),
             sources=sources,
             location_params=tuple(location_params),
+            validator=validate,
         )
         spec.check_params(spec.defaults)
         for preset in spec.presets.values():

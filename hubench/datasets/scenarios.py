@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hubench.datasets.base import register_scenario
-from hubench.datasets.synthetic import generate
+from hubench.datasets.synthetic import generate, validate_knobs
 from hubench.datasets.synthetic_params import SyntheticParams
 from hubench.scene import Scene
 
@@ -54,8 +54,13 @@ def _register(name: str, description: str, **defaults: Any) -> Callable[..., Sce
     build.__name__ = build.__qualname__ = f"build_{name.replace('-', '_')}"
     build.__doc__ = f"Scenario {name!r}: {description}"
     setattr(build, "__signature__", _SIGNATURE)  # the registry reads the knobs from it  # noqa: B010
-    return register_scenario(name, description=description, defaults=defaults, presets=PRESETS,
-                             version=GENERATOR_VERSION)(build)
+    def validate(params: dict[str, Any]) -> None:
+        validate_knobs(**params)
+
+    return register_scenario(
+        name, description=description, defaults=defaults, presets=PRESETS, validate=validate,
+        version=GENERATOR_VERSION,
+    )(build)
 
 
 build_standard = _register(

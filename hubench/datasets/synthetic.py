@@ -21,7 +21,7 @@ from hubench.datasets.usgs import library_on_grid, load_usgs, pruned_indices
 from hubench.errors import ParameterError
 from hubench.scene import Scene
 
-__all__ = ["SyntheticParams", "add_noise", "cap_abundances", "generate", "measured_snr_db"]
+__all__ = ["SyntheticParams", "add_noise", "cap_abundances", "generate", "measured_snr_db", "validate_knobs"]
 
 
 def smooth_fields(
@@ -144,6 +144,15 @@ def measured_snr_db(X: np.ndarray, Y: np.ndarray) -> float:
     return float("inf") if energy == 0 else float(10 * np.log10(np.sum(X**2) / energy))
 
 
+def validate_knobs(**knobs: Any) -> SyntheticParams:
+    """Every check :func:`generate` makes before drawing, without building the scene:
+    the knobs (:meth:`SyntheticParams.from_knobs`) and the size of the pruned library
+    (:meth:`SyntheticParams.check_library`). Raises :class:`ParameterError`."""
+    params = SyntheticParams.from_knobs(**knobs)
+    params.check_library(len(pruned_indices(params.n_bands, params.min_angle_deg)))
+    return params
+
+
 def generate(seed: int, *, name: str = "synthetic", **knobs: Any) -> Scene:
     """Build one synthetic scene.
 
@@ -166,9 +175,8 @@ def generate(seed: int, *, name: str = "synthetic", **knobs: Any) -> Scene:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ParameterError(f"seed: expected a non-negative integer, got {seed!r}")
     seed = int(seed)
-    params = SyntheticParams.from_knobs(**knobs)
+    params = validate_knobs(**knobs)
     candidates = pruned_indices(params.n_bands, params.min_angle_deg)
-    params.check_library(len(candidates))
     spectra, wavelengths = library_on_grid(params.n_bands)
     rng = np.random.default_rng(seed)
 

@@ -12,17 +12,18 @@ its loss and its hyperparameters; see ``docs/deep-methods.md`` for a worked exam
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from hubench.deep.device import PeakMemory, resolve_device, resolve_seed, seeded
+from hubench.deep.device import DEVICE_RULE, PeakMemory, resolve_device, resolve_seed, seeded
 from hubench.deep.layers import UnmixingNetwork
 from hubench.deep.training import EarlyStopping, ProgressHook, train
 from hubench.errors import ParameterError
 from hubench.methods.base import Method
+from hubench.params import Choice, Int, Real, Rule
 from hubench.scene import Estimate, Observation
 
 INITS = ("vca", "random")
@@ -45,6 +46,11 @@ class DeepMethod(Method):
     ``make_optimizer`` / ``make_scheduler`` (optional)
         RMSprop(lr) and StepLR(lr_step, lr_gamma) unless overridden.
 
+    Hyperparameters: the shared ones have their rules in ``param_rules`` below; a
+    subclass declares rules for its own in its ``param_rules`` (they are merged, see
+    :meth:`Method.rules`) and puts checks that need several values in
+    :meth:`check_param_combinations` (calling ``super()`` first).
+
     Attributes
     ----------
     progress : callable or None
@@ -54,6 +60,19 @@ class DeepMethod(Method):
 
     requires: ClassVar[tuple[str, ...]] = ("torch",)
     progress: ProgressHook | None = None
+    param_rules: ClassVar[Mapping[str, Rule]] = {
+        "epochs": Int(min=1),
+        "batch_size": Int(min=1),
+        "lr": Real(0, open_lo=True),
+        "lr_step": Int(min=0, hint="(0 = constant LR)"),
+        "lr_gamma": Real(0, open_lo=True),
+        "grad_clip": Real(0, open_lo=True, none_ok="no clipping"),
+        "patience": Int(min=0, hint="(0 = never stop early)"),
+        "min_delta": Real(0),
+        "init": Choice(*INITS),
+        "device": DEVICE_RULE,
+        "random_state": Int(none_ok="a fresh seed"),
+    }
 
     def __init__(
         self,
@@ -103,26 +122,15 @@ class DeepMethod(Method):
             return None
         return torch.optim.lr_scheduler.StepLR(optimizer, self.lr_step, gamma=self.lr_gamma)
 
-    def check_params(self) -> None:
-        """Validate method-specific hyperparameters (raise ParameterError)."""
+    @classmethod
+    def check_param_combinations(cls, params: Mapping[str, Any]) -> None:
+        """A named device must exist here: ``device="cuda"`` without a GPU is refused
+        (:class:`~hubench.errors.UnavailableError`), as :func:`resolve_device` does at fit."""
+        super().check_param_combinations(params)
+        if "device" in params:
+            resolve_device(params["device"])
 
     # ---- shared machinery ------------------------------------------------------------
-    def _check_common_params(self) -> None:
-        positive_int(self, "epochs")
-        positive_int(self, "batch_size")
-        positive_float(self, "lr")
-        if isinstance(self.lr_step, bool) or not isinstance(self.lr_step, int) or self.lr_step < 0:
-            raise ParameterError(f"lr_step: expected an int >= 0 (0 = constant LR), got {self.lr_step!r}")
-        positive_float(self, "lr_gamma")
-        if self.grad_clip is not None:
-            positive_float(self, "grad_clip")
-        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 0:
-            raise ParameterError(f"patience: expected an int >= 0 (0 = never stop early), got {self.patience!r}")
-        if not isinstance(self.min_delta, int | float) or self.min_delta < 0:
-            raise ParameterError(f"min_delta: expected a number >= 0, got {self.min_delta!r}")
-        if self.init not in INITS:
-            raise ParameterError(f"init: expected one of {', '.join(INITS)}, got {self.init!r}")
-
     def initial_endmembers(self, observation: Observation, seed: int) -> np.ndarray:
         """Decoder initialisation, ``(n_endmembers, n_bands)``, non-negative.
 
@@ -144,8 +152,6 @@ class DeepMethod(Method):
         return E * (scale / np.linalg.norm(E, axis=1, keepdims=True))
 
     def _fit(self, observation: Observation) -> Estimate:
-        self._check_common_params()
-        self.check_params()
         device = resolve_device(self.device)
         seed = resolve_seed(self.random_state)
         start = time.perf_counter()
@@ -219,20 +225,6 @@ def decoder_param_groups(
     decoder = [p for n, p in network.named_parameters() if n.startswith(prefix)]
     others = [p for n, p in network.named_parameters() if not n.startswith(prefix)]
     return [{"params": others, "lr": lr}, {"params": decoder, "lr": lr * decoder_lr_scale}]
-
-
-def positive_int(method: Method, name: str) -> None:
-    """Raise ParameterError unless ``method.<name>`` is an int >= 1."""
-    value = getattr(method, name)
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ParameterError(f"{name}: expected an int >= 1, got {value!r}")
-
-
-def positive_float(method: Method, name: str) -> None:
-    """Raise ParameterError unless ``method.<name>`` is a finite number > 0."""
-    value = getattr(method, name)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < np.inf:
-        raise ParameterError(f"{name}: expected a number > 0, got {value!r}")
 
 
 def iterate_batches(data: torch.Tensor, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:

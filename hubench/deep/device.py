@@ -17,8 +17,11 @@ import numpy as np
 import torch
 
 from hubench.errors import ParameterError, UnavailableError
+from hubench.params import Choice
 
 DEVICES = ("auto", "cpu", "cuda")
+# The ``device`` hyperparameter of every deep method: a name, or ``cuda:N`` for GPU N.
+DEVICE_RULE = Choice(*DEVICES, pattern=r"cuda:\d+", describe="one of auto, cpu, cuda, cuda:N")
 
 
 def resolve_device(device: str) -> torch.device:
@@ -26,19 +29,18 @@ def resolve_device(device: str) -> torch.device:
 
     Parameters
     ----------
-    device : {"auto", "cpu", "cuda"}
+    device : {"auto", "cpu", "cuda", "cuda:N"}
         ``"auto"`` picks CUDA when a GPU is visible, else the CPU. ``"cuda"`` insists
         on a GPU (``"cuda:1"`` picks one of several).
 
     Raises
     ------
     ParameterError
-        ``device`` is none of the accepted names.
+        ``device`` is none of the accepted names (:data:`DEVICE_RULE`).
     UnavailableError
         ``device="cuda"`` on a machine without a usable CUDA GPU.
     """
-    if not isinstance(device, str) or (device not in DEVICES and not device.startswith("cuda:")):
-        raise ParameterError(f"device: expected one of {', '.join(DEVICES)}, got {device!r}")
+    DEVICE_RULE.check("device", device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cpu":

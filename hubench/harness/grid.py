@@ -309,6 +309,10 @@ def expand_grid(
     ``path`` (real scenarios that take them) < ``snr_db`` (synthetic scenarios that
     accept it). A scene read from files is keyed on the sha256 of their content.
     ``threads`` (BLAS/torch threads per worker) is part of every key.
+
+    Values are validated before any cell is built, once per distinct resolved set:
+    each scenario's by :meth:`ScenarioSpec.validate`, each method's by
+    :meth:`Method.validate_params`; the error names the scenario or method.
     """
     from hubench.datasets import SCENARIOS
     from hubench.methods import PROFILES
@@ -333,6 +337,7 @@ def expand_grid(
             "drop --snr or add a synthetic scenario"
         )
     chosen, skipped = _resolve_methods(methods)
+    validated: set[tuple[str, str]] = set()  # (name, params JSON) already checked
     scenes: list[tuple[Any, dict[str, Any], float, int, str | None]] = []
     digests: dict[str, str | None] = {}
     for spec, (_, overrides) in zip(specs, wanted, strict=True):
@@ -348,15 +353,19 @@ def expand_grid(
             if snr is not None:
                 params["snr_db"] = snr
             resolved = spec.resolve(profile, **params)
+            ident = ("scenario " + spec.name, to_json(resolved))
+            if ident not in validated:
+                spec.validate(resolved)
+                validated.add(ident)
             raw_snr = resolved.get("snr_db") if spec.accepts_snr else None
             snr_value = math.nan if raw_snr is None else _snr_number(spec.name, raw_snr)
-            ident = spec.name + to_json(resolved)
-            if ident not in digests:
-                digests[ident] = spec.content_sha256(resolved)
+            source_ident = spec.name + to_json(resolved)
+            if source_ident not in digests:
+                digests[source_ident] = spec.content_sha256(resolved)
             if spec.sources is not None and "path" in resolved and resolved["path"] is not None:
                 resolved["path"] = os.fspath(spec.sources(resolved)[0])
             for seed in seeds:
-                scenes.append((spec, resolved, snr_value, int(seed), digests[ident]))
+                scenes.append((spec, resolved, snr_value, int(seed), digests[source_ident]))
     cells: list[Cell] = []
     for spec, sparams, snr_value, seed, digest in scenes:
         for cls, overrides in chosen:
@@ -371,6 +380,10 @@ def expand_grid(
             missing = [p for p in cls.param_names() if p not in params]
             if missing:
                 raise ParameterError(f"method {cls.name!r}: required parameters {missing} have no value")
+            ident = ("method " + cls.name, to_json(params))
+            if ident not in validated:
+                cls.validate_params(params)
+                validated.add(ident)
             key = cell_key(cls.name, cls.version, params, spec.name, spec.key_params(sparams), seed,
                            scenario_version=spec.version, scene_sha256=digest, threads=threads)
             cells.append(Cell(

@@ -3,13 +3,16 @@
 A method is a class with keyword-only hyperparameters stored in ``__init__`` under their
 own names and nothing else; ``fit(observation) -> Estimate`` validates and runs.
 Class-level metadata says what the method is (``name``, ``task``, ``requires``,
-``description``) and holds per-profile presets (``ci``, ``quick``, ``full``).
+``description``), holds per-profile presets (``ci``, ``quick``, ``full``) and declares
+one rule per hyperparameter (``param_rules``, see :mod:`hubench.params`), which
+:meth:`Method.validate_params` checks in the driver and again in ``fit``.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import inspect
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from hubench.errors import (
@@ -19,6 +22,7 @@ from hubench.errors import (
     check_param_names,
     suggest,
 )
+from hubench.params import Rule, check_params, owned_by
 from hubench.registry import Registry
 from hubench.scene import Estimate, Observation
 
@@ -30,7 +34,10 @@ class Method:
     """Base class of every unmixing method.
 
     Subclasses set the class attributes below, define ``__init__`` with keyword-only
-    hyperparameters (``random_state`` among them when the method is random) and
+    hyperparameters (``random_state`` among them when the method is random), give each
+    hyperparameter a rule in ``param_rules`` (merged with the rules of the base
+    classes; a subclass's rule for a name replaces its base's), optionally override
+    :meth:`check_param_combinations` for checks that need several values, and
     implement :meth:`_fit`.
     """
 
@@ -42,6 +49,7 @@ class Method:
     relaxes_asc: ClassVar[bool] = False
     deterministic: ClassVar[bool] = True
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    param_rules: ClassVar[Mapping[str, Rule]] = {}
 
     # ---- parameters -------------------------------------------------------------
     @classmethod
@@ -70,6 +78,43 @@ class Method:
         check_param_names(f"method {cls.name!r}", params, cls.param_names())
 
     @classmethod
+    def rules(cls) -> dict[str, Rule]:
+        """The rule of every hyperparameter: ``param_rules`` of the class and its bases."""
+        merged: dict[str, Rule] = {}
+        for klass in reversed(cls.__mro__):
+            merged.update(vars(klass).get("param_rules", {}))
+        return merged
+
+    @classmethod
+    def validate_params(cls, params: Mapping[str, Any] | None = None) -> None:
+        """Check hyperparameters without building or fitting anything.
+
+        ``params`` may name any subset of the hyperparameters; the others take the
+        class defaults. The names are checked, then every value against its rule in
+        :meth:`rules`, then :meth:`check_param_combinations` on the complete set.
+        Nothing is converted or stored. Raises :class:`ParameterError` (or, for a
+        device this machine lacks, :class:`UnavailableError`) whose message starts
+        with ``method '<name>': ``. The driver calls it once per distinct resolved
+        parameter set before any cell runs; :meth:`fit` calls it on ``get_params()``.
+        """
+        given = dict(params or {})
+        cls.check_param_names(given)
+        complete = {**cls.defaults(), **given}
+        owner = f"method {cls.name!r}"
+        check_params(owner, complete, cls.rules())
+        with owned_by(owner):
+            cls.check_param_combinations(complete)
+
+    @classmethod
+    def check_param_combinations(cls, params: Mapping[str, Any]) -> None:
+        """Hook for checks that need several hyperparameters (or the machine).
+
+        Called by :meth:`validate_params` with the complete set, after every value
+        passed its own rule; raise :class:`ParameterError` (``"name: what is wrong"``,
+        the method's name is added). An override calls ``super()`` first.
+        """
+
+    @classmethod
     def preset(cls, profile: str) -> dict[str, Any]:
         if profile not in PROFILES:
             raise ParameterError(f"unknown profile {profile!r}{suggest(profile, PROFILES)}; use one of {', '.join(PROFILES)}")
@@ -93,10 +138,12 @@ class Method:
 
     # ---- fitting ------------------------------------------------------------------
     def fit(self, observation: Observation) -> Estimate:
-        """Validate the observation, run the method and return an :class:`Estimate`."""
+        """Validate the hyperparameters and the observation, run the method and return
+        an :class:`Estimate`."""
         ok, reason = self.availability()
         if not ok:
             raise UnavailableError(f"method {self.name!r} cannot run here: {reason}")
+        self.validate_params(self.get_params())
         if not isinstance(observation, Observation):
             raise ValidationError(f"observation: expected an Observation, got {type(observation).__name__}")
         if self.task == "supervised" and observation.E is None:

@@ -29,22 +29,17 @@ Choices (see docs/methods.md and docs/deep-methods.md):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import torch
 from torch import nn
 
-from hubench.deep.base import (
-    DeepMethod,
-    crop_windows,
-    decoder_param_groups,
-    positive_float,
-    positive_int,
-)
+from hubench.deep.base import DeepMethod, crop_windows, decoder_param_groups
 from hubench.deep.layers import UnmixingNetwork, pad2d
 from hubench.deep.losses import sad_loss
-from hubench.errors import ParameterError
 from hubench.methods.base import register_method
+from hubench.params import Int, Real, Rule
 from hubench.scene import Observation
 
 
@@ -149,6 +144,16 @@ class CNNAEU(DeepMethod):
         "full": {"epochs": 320, "n_patches": 250, "batch_size": 15, "patch_size": 40, "kernel_size": 11,
                  "lr": 3e-4, "patience": 0},
     }
+    param_rules: ClassVar[Mapping[str, Rule]] = {
+        "n_patches": Int(min=1),
+        "patch_size": Int(min=1),
+        "kernel_size": Int(min=1, odd=True, hint="so the output keeps its size"),
+        "hidden": Int(min=1),
+        "leaky_slope": Real(0, open_lo=True),
+        "dropout": Real(0, 1, open_hi=True),
+        "softmax_scale": Real(0, open_lo=True),
+        "decoder_lr_scale": Real(0, open_lo=True),
+    }
 
     def __init__(
         self,
@@ -186,17 +191,6 @@ class CNNAEU(DeepMethod):
         self.dropout = dropout
         self.softmax_scale = softmax_scale
         self.decoder_lr_scale = decoder_lr_scale
-
-    def check_params(self) -> None:
-        for name in ("n_patches", "patch_size", "kernel_size", "hidden"):
-            positive_int(self, name)
-        if self.kernel_size % 2 == 0:
-            raise ParameterError(f"kernel_size: must be odd so the output keeps its size, got {self.kernel_size}")
-        positive_float(self, "leaky_slope")
-        positive_float(self, "softmax_scale")
-        positive_float(self, "decoder_lr_scale")
-        if not isinstance(self.dropout, int | float) or not 0 <= self.dropout < 1:
-            raise ParameterError(f"dropout: expected a rate in [0, 1), got {self.dropout!r}")
 
     def build_network(self, observation: Observation, E_init: torch.Tensor) -> CNNAEUNetwork:
         return CNNAEUNetwork(

@@ -24,16 +24,17 @@ Choices and departures from the public notebook (see docs/methods.md):
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from typing import ClassVar
 
 import torch
 from torch import nn
 
-from hubench.deep.base import DeepMethod, decoder_param_groups, positive_float
+from hubench.deep.base import DeepMethod, decoder_param_groups
 from hubench.deep.layers import LinearDecoder, UnmixingNetwork
 from hubench.deep.losses import sad_loss
-from hubench.errors import ParameterError
 from hubench.methods.base import register_method
+from hubench.params import Real, Rule
 from hubench.scene import Observation
 
 
@@ -145,6 +146,11 @@ class DAEU(DeepMethod):
                   "decoder_lr_scale": 0.01, "patience": 0},
         "full": {"epochs": 100, "batch_size": 20, "lr": 1e-3, "patience": 0},
     }
+    param_rules: ClassVar[Mapping[str, Rule]] = {
+        "leaky_slope": Real(0, open_lo=True),
+        "dropout": Real(0, 1, open_hi=True),
+        "decoder_lr_scale": Real(0, open_lo=True),
+    }
 
     def __init__(
         self,
@@ -180,12 +186,6 @@ class DAEU(DeepMethod):
         self.leaky_slope = leaky_slope
         self.dropout = dropout
         self.decoder_lr_scale = decoder_lr_scale
-
-    def check_params(self) -> None:
-        positive_float(self, "leaky_slope")
-        positive_float(self, "decoder_lr_scale")
-        if not isinstance(self.dropout, int | float) or not 0 <= self.dropout < 1:
-            raise ParameterError(f"dropout: expected a rate in [0, 1), got {self.dropout!r}")
 
     def make_optimizer(self, network: UnmixingNetwork) -> torch.optim.Optimizer:
         """RMSprop; the decoder's learning rate is ``lr * decoder_lr_scale``."""

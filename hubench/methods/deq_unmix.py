@@ -24,19 +24,19 @@ superpixel count (one per ~64 pixels unless given).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from hubench.deep.base import DeepMethod, positive_float, positive_int
+from hubench.deep.base import DeepMethod
 from hubench.deep.layers import UnmixingNetwork
 from hubench.deep.losses import sad_loss
 from hubench.deq.fixed_point import BACKWARDS, DEQUnmixLayer, SolveInfo
 from hubench.deq.superpixel_prox import slic_superpixels
-from hubench.errors import ParameterError
 from hubench.methods.base import register_method
+from hubench.params import Choice, Int, Real, Rule
 from hubench.scene import Estimate, Observation
 
 
@@ -112,6 +112,24 @@ class DEQUnmix(DeepMethod):
                   "backward_max_iter": 15, "backward_tol": 1e-4},
         "full": {"epochs": 300, "eta": 0.01, "max_iter": 10, "alpha": 0.2},
     }
+    param_rules: ClassVar[Mapping[str, Rule]] = {
+        "eta": Real(0, open_lo=True, none_ok="1 / |M0 M0^T|_2"),
+        "max_iter": Int(min=1),
+        "tol": Real(0, open_lo=True),
+        "eval_max_iter": Int(min=1),
+        "anderson_m": Int(min=1),
+        "anderson_lam": Real(0),
+        "backward": Choice(*BACKWARDS),
+        "backward_max_iter": Int(min=1),
+        "backward_tol": Real(0, open_lo=True),
+        "alpha": Real(0),
+        "lr_endmembers": Real(0, open_lo=True),
+        "weight_decay": Real(0),
+        "hidden": Int(min=1),
+        "n_superpixels": Int(min=1, none_ok="one per ~64 pixels"),
+        "compactness": Real(0, open_lo=True),
+        "prox_pixel_weight": Real(0, 1, open_lo=True, open_hi=True),
+    }
 
     def __init__(
         self,
@@ -164,25 +182,6 @@ class DEQUnmix(DeepMethod):
         self.n_superpixels = n_superpixels
         self.compactness = compactness
         self.prox_pixel_weight = prox_pixel_weight
-
-    # ---- validation -------------------------------------------------------------------
-    def check_params(self) -> None:
-        for name in ("max_iter", "eval_max_iter", "anderson_m", "backward_max_iter", "hidden"):
-            positive_int(self, name)
-        for name in ("tol", "backward_tol", "lr_endmembers", "compactness"):
-            positive_float(self, name)
-        if self.eta is not None:
-            positive_float(self, "eta")
-        if self.n_superpixels is not None:
-            positive_int(self, "n_superpixels")
-        for name in ("anderson_lam", "alpha", "weight_decay"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < np.inf:
-                raise ParameterError(f"{name}: expected a number >= 0, got {value!r}")
-        if self.backward not in BACKWARDS:
-            raise ParameterError(f"backward: expected one of {', '.join(BACKWARDS)}, got {self.backward!r}")
-        if not 0 < self.prox_pixel_weight < 1:
-            raise ParameterError(f"prox_pixel_weight: expected a number in (0, 1), got {self.prox_pixel_weight!r}")
 
     # ---- DeepMethod hooks -------------------------------------------------------------
     def build_network(self, observation: Observation, E_init: torch.Tensor) -> DEQUnmixNetwork:

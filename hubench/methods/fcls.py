@@ -10,24 +10,22 @@ iterations and the largest KKT residual, so that exactness is checked on every r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
-from hubench.errors import ParameterError, ValidationError
+from hubench.errors import ValidationError
 from hubench.methods.base import Method, register_method
+from hubench.params import Int, Real, Rule
 from hubench.scene import Estimate, Observation
 from hubench.solvers.simplex_ls import fcls_gram, kkt_residual_gram
 
-
-def check_solver_params(tol: Any, max_iter: Any) -> None:
-    """Raise :class:`ParameterError` unless ``tol`` > 0 and ``max_iter`` is None or >= 1."""
-    if isinstance(tol, bool) or not isinstance(tol, int | float) or not 0 < tol < 1:
-        raise ParameterError(f"tol: expected a number in (0, 1) such as 1e-12, got {tol!r}")
-    if max_iter is not None and (
-        isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1
-    ):
-        raise ParameterError(f"max_iter: expected an int >= 1 or None (automatic), got {max_iter!r}")
+# The FCLS solver settings, shared by every method that solves FCLS (vca, vca+fcls).
+SOLVER_RULES: Mapping[str, Rule] = {
+    "tol": Real(0, 1, open_lo=True, open_hi=True, hint="such as 1e-12"),
+    "max_iter": Int(min=1, none_ok="automatic"),
+}
 
 
 def solve_fcls(
@@ -71,13 +69,13 @@ class FCLS(Method):
     version: ClassVar[str] = "1"
     deterministic: ClassVar[bool] = True
     presets: ClassVar[dict[str, dict[str, Any]]] = {"ci": {}, "quick": {}, "full": {}}
+    param_rules: ClassVar[Mapping[str, Rule]] = SOLVER_RULES
 
     def __init__(self, *, tol: float = 1e-12, max_iter: int | None = None) -> None:
         self.tol = tol
         self.max_iter = max_iter
 
     def _fit(self, observation: Observation) -> Estimate:
-        check_solver_params(self.tol, self.max_iter)
         E = observation.E
         if E is None:  # Method.fit already refuses this; kept for direct _fit callers
             raise ValidationError("E: fcls is supervised; use scene.observation(supervised=True)")

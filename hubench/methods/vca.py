@@ -22,14 +22,16 @@ scored: they come from the exact batched FCLS on the found endmembers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from hubench.errors import ParameterError, ValidationError
+from hubench.errors import ValidationError
 from hubench.methods.base import Method, register_method
-from hubench.methods.fcls import check_solver_params, solve_fcls
+from hubench.methods.fcls import SOLVER_RULES, solve_fcls
+from hubench.params import Choice, Int, Real, Rule
 from hubench.scene import Estimate, Observation
 
 SOURCES = ("projected", "pixels")
@@ -178,6 +180,13 @@ class VCA(Method):
         "quick": {"n_restarts": 3},
         "full": {"n_restarts": 10},
     }
+    param_rules: ClassVar[Mapping[str, Rule]] = {
+        "snr_input": Real(finite=False, hint="in dB", none_ok="estimate it from the data"),
+        "n_restarts": Int(min=1),
+        "endmember_source": Choice(*SOURCES),
+        **SOLVER_RULES,
+        "random_state": Int(min=0, none_ok=True),
+    }
 
     def __init__(
         self,
@@ -196,26 +205,7 @@ class VCA(Method):
         self.max_iter = max_iter
         self.random_state = random_state
 
-    def _check_params(self) -> None:
-        if self.snr_input is not None and (
-            isinstance(self.snr_input, bool) or not isinstance(self.snr_input, int | float)
-            or np.isnan(self.snr_input)
-        ):
-            raise ParameterError(f"snr_input: expected a number in dB or None (estimate), got {self.snr_input!r}")
-        if isinstance(self.n_restarts, bool) or not isinstance(self.n_restarts, int) or self.n_restarts < 1:
-            raise ParameterError(f"n_restarts: expected an int >= 1, got {self.n_restarts!r}")
-        if self.endmember_source not in SOURCES:
-            raise ParameterError(
-                f"endmember_source: expected one of {', '.join(SOURCES)}, got {self.endmember_source!r}"
-            )
-        if self.random_state is not None and (
-            isinstance(self.random_state, bool) or not isinstance(self.random_state, int)
-        ):
-            raise ParameterError(f"random_state: expected an int or None, got {self.random_state!r}")
-        check_solver_params(self.tol, self.max_iter)
-
     def _fit(self, observation: Observation) -> Estimate:
-        self._check_params()
         found = vca(
             observation.Y,
             observation.n_endmembers,

@@ -27,18 +27,20 @@ Choices (inferred; docs/smile.md):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 
-from hubench.deep.base import DeepMethod, crop_windows, positive_float, positive_int
+from hubench.deep.base import DeepMethod, crop_windows
 from hubench.deep.layers import UnmixingNetwork
 from hubench.deep.losses import sad_loss
 from hubench.errors import ParameterError
 from hubench.methods.base import register_method
 from hubench.methods.smile.degradation import KERNELS, Degradation, pad_to_multiple
 from hubench.methods.smile.network import SmileNetwork
+from hubench.params import Choice, Int, Real, Rule
 from hubench.scene import Estimate, Observation
 
 UNMIX_LOSSES = ("mse", "sad")
@@ -93,6 +95,18 @@ class SMILE(DeepMethod):
         "full": {"epochs": 600, "n_patches": 16, "batch_size": 8, "patch_size": 64, "hidden": 64,
                  "lr_step": 200, "lr_gamma": 0.5, "patience": 0},
     }
+    param_rules: ClassVar[Mapping[str, Rule]] = {
+        "sr_weight": Real(0, hint="(0 = no guidance)"),
+        "scale": Int(min=1),
+        "kernel": Choice(*KERNELS),
+        "sigma": Real(0, open_lo=True, none_ok="scale / 2"),
+        "hidden": Int(min=1),
+        "unmix_loss": Choice(*UNMIX_LOSSES),
+        "n_patches": Int(min=1),
+        "patch_size": Int(min=1),
+        "decoder_lr": Real(0, open_lo=True),
+        "leaky_slope": Real(0, open_lo=True),
+    }
 
     def __init__(
         self,
@@ -136,20 +150,11 @@ class SMILE(DeepMethod):
         self.leaky_slope = leaky_slope
 
     # ---- validation -------------------------------------------------------------------
-    def check_params(self) -> None:
-        for name in ("n_patches", "patch_size", "hidden", "scale"):
-            positive_int(self, name)
-        positive_float(self, "decoder_lr")
-        positive_float(self, "leaky_slope")
-        weight = self.sr_weight
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight < float("inf"):
-            raise ParameterError(f"sr_weight: expected a finite number >= 0 (0 = no guidance), got {weight!r}")
-        if self.unmix_loss not in UNMIX_LOSSES:
-            raise ParameterError(f"unmix_loss: expected one of {', '.join(UNMIX_LOSSES)}, got {self.unmix_loss!r}")
-        if self.kernel not in KERNELS:
-            raise ParameterError(f"kernel: expected one of {', '.join(KERNELS)}, got {self.kernel!r}")
-        if self.patch_size < self.scale:
-            raise ParameterError(f"patch_size: must be at least scale={self.scale}, got {self.patch_size}")
+    @classmethod
+    def check_param_combinations(cls, params: Mapping[str, Any]) -> None:
+        super().check_param_combinations(params)
+        if params["patch_size"] < params["scale"]:
+            raise ParameterError(f"patch_size: must be at least scale={params['scale']}, got {params['patch_size']}")
 
     # ---- DeepMethod hooks -----------------------------------------------------------------
     def prepare_data(self, Y: torch.Tensor, observation: Observation) -> torch.Tensor:

@@ -11,16 +11,18 @@ ablation switches (``use_wavelet``, ``use_mamba``, ``use_attention``, ``use_gate
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
 
-from hubench.deep.base import DeepMethod, positive_float, positive_int
+from hubench.deep.base import DeepMethod
 from hubench.deep.layers import UnmixingNetwork
 from hubench.errors import ParameterError
 from hubench.methods.base import register_method
 from hubench.methods.wsnet.model import WSNetwork
-from hubench.methods.wsnet.wavelet import check_mode, wavelet_filters
+from hubench.methods.wsnet.wavelet import DISCRETE_WAVELETS, MODES
+from hubench.params import Bool, Choice, Int, Real, Rule
 from hubench.scene import Estimate, Observation
 
 SWITCHES = ("use_wavelet", "use_mamba", "use_attention", "use_gate", "ls_prior")
@@ -72,6 +74,20 @@ class WSNet(DeepMethod):
         "ci": {"epochs": 2, "batch_size": 256, "width": 8, "d_state": 4, "patch": 8},
         "quick": {"epochs": 5, "batch_size": 128, "width": 16, "d_state": 8, "patch": 8, "patience": 0},
         "full": {"epochs": 150, "batch_size": 64, "width": 32, "d_state": 16, "patch": 2, "patience": 20},
+    }
+    param_rules: ClassVar[Mapping[str, Rule]] = {
+        "lr_decoder": Real(0, open_lo=True),
+        "width": Int(min=1),
+        "d_state": Int(min=1),
+        "expand": Int(min=1),
+        "patch": Int(min=1),
+        "heads": Int(min=1),
+        "wavelet": Choice(*DISCRETE_WAVELETS, describe="a discrete PyWavelets wavelet such as 'haar', 'db2', 'sym4'"),
+        "levels": Int(min=1),
+        "wavelet_mode": Choice(*MODES),
+        **{name: Bool() for name in SWITCHES},
+        "kl_weight": Real(0, hint="(0 disables the term)"),
+        "sad_weight": Real(0, hint="(0 disables the term)"),
     }
 
     def __init__(
@@ -127,21 +143,11 @@ class WSNet(DeepMethod):
         self.kl_weight = kl_weight
         self.sad_weight = sad_weight
 
-    def check_params(self) -> None:
-        positive_float(self, "lr_decoder")
-        for name in ("width", "d_state", "expand", "patch", "heads", "levels"):
-            positive_int(self, name)
-        if self.width % self.heads:
-            raise ParameterError(f"heads: width={self.width} must be divisible by heads={self.heads}")
-        wavelet_filters(self.wavelet)
-        check_mode(self.wavelet_mode)
-        for name in SWITCHES:
-            if not isinstance(getattr(self, name), bool):
-                raise ParameterError(f"{name}: expected True or False, got {getattr(self, name)!r}")
-        for name in ("kl_weight", "sad_weight"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
-                raise ParameterError(f"{name}: expected a number >= 0 (0 disables the term), got {value!r}")
+    @classmethod
+    def check_param_combinations(cls, params: Mapping[str, Any]) -> None:
+        super().check_param_combinations(params)
+        if params["width"] % params["heads"]:
+            raise ParameterError(f"heads: width={params['width']} must be divisible by heads={params['heads']}")
 
     def build_network(self, observation: Observation, E_init: torch.Tensor) -> WSNetwork:
         scale = float(torch.as_tensor(observation.Y).square().mean().sqrt()) or 1.0

@@ -33,14 +33,15 @@ from torch import nn
 from hubench.errors import ParameterError, suggest
 
 MODES = ("zero", "constant", "symmetric", "reflect", "periodic", "periodization")
+DISCRETE_WAVELETS = tuple(pywt.wavelist(kind="discrete"))
 
 
 def wavelet_filters(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(dec_lo, dec_hi, rec_lo, rec_hi)`` of a discrete PyWavelets wavelet (float64)."""
-    if name not in pywt.wavelist(kind="discrete"):
+    if name not in DISCRETE_WAVELETS:
         raise ParameterError(
             f"wavelet: {name!r} is not a discrete PyWavelets wavelet"
-            f"{suggest(name, pywt.wavelist(kind='discrete'))}; e.g. 'haar', 'db2', 'sym4'"
+            f"{suggest(name, DISCRETE_WAVELETS)}; e.g. 'haar', 'db2', 'sym4'"
         )
     w = pywt.Wavelet(name)
     return tuple(np.asarray(f, dtype=np.float64) for f in (w.dec_lo, w.dec_hi, w.rec_lo, w.rec_hi))  # type: ignore[return-value]
