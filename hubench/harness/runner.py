@@ -23,6 +23,7 @@ from hubench.harness.grid import (
     DEFAULT_SEEDS,
     Cell,
     MethodRequest,
+    check_seeds,
     expand_grid,
     load_plugins,
     parse_methods,
@@ -134,7 +135,8 @@ def run_grid(
     ``methods`` is a spec string (``"vca,fcls[tol=1e-9]"``, ``"all"``) or a list of
     specs; ``threads`` the BLAS/torch threads per worker (default ``max(1, cores // jobs)``;
     pin it, e.g. to 1, when results must not depend on the machine's core count, since
-    floating-point sums change with the thread count); ``seeds`` a count (``3`` -> 0, 1, 2) or a list; ``snrs`` None keeps each
+    floating-point sums change with the thread count); ``seeds`` a count (``3`` -> 0, 1, 2) or a list
+    (:func:`~hubench.harness.grid.check_seeds`: at most 100000 seeds, each in 0..2**63-1); ``snrs`` None keeps each
     scenario's own ``snr_db``. Cells already in the store are skipped unless ``force``
     (re-run all) or ``retry_failed`` (re-run those not ``ok``). ``progress`` None shows
     the bar only on a terminal. Raises a :class:`~hubench.errors.HubenchError` for bad
@@ -145,9 +147,7 @@ def run_grid(
     load_plugins()
     requests = parse_methods(methods) if isinstance(methods, str) else [
         m if isinstance(m, MethodRequest) else parse_methods(m)[0] for m in methods]
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if isinstance(seeds, int) and seeds < 1:
-        raise ParameterError(f"--seeds: needs at least one seed, got {seeds}")
+    seed_list = check_seeds(seeds)
     if jobs < 1:
         raise ParameterError(f"--jobs: needs at least one worker, got {jobs}")
     if threads is not None and threads < 1:

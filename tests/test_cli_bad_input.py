@@ -1,0 +1,129 @@
+"""Bad input on the command line: one line on stderr, the right exit code, nothing written.
+
+Every row of :data:`CASES` runs ``hubench.cli.main(argv)`` in-process, in an empty
+working directory, and asserts:
+
+- the exit code (2 for bad input, the default; a row may expect another);
+- stderr is exactly one non-empty line (a trailing newline aside) without "Traceback";
+- nothing was created, changed or deleted under ``tmp_path`` (the store of a row that
+  passes ``--store``, a data folder, estimates...), and the ``--store`` file does not exist.
+
+Adding a case is adding one ``Case`` to :data:`CASES` (or a list of them, see the
+sections below)::
+
+    Case("run-unknown-hyperparameter", ["run", "--methods", "vca[nope=1]", *RUN]),
+
+``{tmp}`` in ``argv`` and in ``env`` values is replaced by the test's ``tmp_path``.
+``setup(tmp)`` writes bad files into ``tmp_path`` before the call; ``patch(tmp,
+monkeypatch)`` may patch the library (rarely needed: see the read-only folder case).
+``expect`` is a substring the error line must contain. Every case must fail before a
+worker starts, so the whole table runs in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from hubench.cli import main
+
+# The smallest grid `hubench run` accepts: what makes a row fail is added to it.
+RUN = ["--methods", "vca", "--scenarios", "standard", "--profile", "ci", "--jobs", "1",
+       "--timeout", "60", "--store", "{tmp}/store.sqlite"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of the table: ``hubench <argv>`` must exit with ``code`` and one line."""
+
+    id: str
+    argv: Sequence[str]
+    code: int = 2
+    setup: Callable[[Path], object] | None = None
+    expect: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)
+    patch: Callable[[Path, pytest.MonkeyPatch], object] | None = None
+
+
+# ---- hubench run --seeds --------------------------------------------------------------
+SEED_CASES = [
+    Case("run-seed-2**63", ["run", *RUN, "--seeds", "9223372036854775808,"], expect="2**63 - 1"),
+    Case("run-seed-huge-list", ["run", *RUN, "--seeds", "0,100000000000000000000"], expect="2**63 - 1"),
+    Case("run-seed-count-1e20", ["run", *RUN, "--seeds", "100000000000000000000"], expect="limit of 100000"),
+    Case("run-seed-count-100001", ["run", *RUN, "--seeds", "100001"], expect="limit of 100000"),
+    Case("run-seed-count-0", ["run", *RUN, "--seeds", "0"], expect="at least one seed"),
+    Case("run-seed-negative", ["run", *RUN, "--seeds=-1,"], expect=">= 0"),
+    Case("run-seed-not-an-integer", ["run", *RUN, "--seeds", "1,x"], expect="'x' is not an integer"),
+    Case("run-seed-float", ["run", *RUN, "--seeds", "1.5"], expect="not a count"),
+]
+
+CASES: list[Case] = [*SEED_CASES]
+
+
+def _snapshot(root: Path) -> dict[str, tuple[bool, int, int]]:
+    return {
+        str(p.relative_to(root)): (p.is_dir(), p.stat().st_size if p.is_file() else 0, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+    }
+
+
+def _option(argv: Sequence[str], name: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_one_line(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    # Nothing may reach the internet, nor the shared data folder, nor the user's settings.
+    monkeypatch.setenv("HUBENCH_DATA_URL", "http://127.0.0.1:9/no-network-in-tests")
+    monkeypatch.setenv("HUBENCH_DATA_DIR", str(tmp_path / "no-data-dir"))
+    for key, value in case.env.items():
+        monkeypatch.setenv(key, value.format(tmp=tmp_path))
+    if case.setup is not None:
+        case.setup(tmp_path)
+    if case.patch is not None:
+        case.patch(tmp_path, monkeypatch)
+    argv = [arg.format(tmp=tmp_path) for arg in case.argv]
+    before = _snapshot(tmp_path)
+    capsys.readouterr()
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse
+        code = exc.code if isinstance(exc.code, int) else 2
+    err = capsys.readouterr().err
+    lines = err[:-1].split("\n") if err.endswith("\n") else err.split("\n")
+    assert code == case.code, err
+    assert len(lines) == 1 and lines[0].strip(), f"expected one line on stderr, got {err!r}"
+    assert "Traceback" not in err
+    assert case.expect in lines[0], lines[0]
+    store = _option(argv, "--store")
+    if store is not None:
+        assert not Path(store).exists(), f"{store} was created"
+    assert _snapshot(tmp_path) == before, "files were created, changed or deleted"
+
+
+# ---- the same limits from Python ------------------------------------------------------
+def test_run_grid_checks_seeds_like_the_command_line(tmp_path: Path) -> None:
+    from hubench.errors import ParameterError
+    from hubench.harness import run_grid
+    from hubench.harness.grid import MAX_SEED, check_seeds, parse_seeds
+
+    assert check_seeds(3) == [0, 1, 2] and check_seeds([5, 2, 5]) == [5, 2]
+    assert parse_seeds(f"{MAX_SEED},") == [MAX_SEED]
+    store = tmp_path / "s.sqlite"
+    for bad in (2**63, [2**63], 10**20, 100_001, 0, [], [-1], True, 1.5, ["3"], [2.0]):
+        with pytest.raises(ParameterError, match="--seeds"):
+            run_grid("vca", ["standard"], None, bad, profile="ci", store=str(store))  # type: ignore[arg-type]
+    assert not store.exists()
