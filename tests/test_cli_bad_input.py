@@ -60,7 +60,75 @@ SEED_CASES = [
     Case("run-seed-float", ["run", *RUN, "--seeds", "1.5"], expect="not a count"),
 ]
 
-CASES: list[Case] = [*SEED_CASES]
+
+# ---- hubench data fetch -----------------------------------------------------------------
+def _file(tmp: Path) -> None:
+    (tmp / "afile").write_text("not a folder\n")
+
+
+def _read_only(tmp: Path) -> None:
+    (tmp / "ro").mkdir()
+    (tmp / "ro").chmod(0o555)
+
+
+def _deny_writes_as_root(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root ignores permission bits: make creating anything in ``tmp/ro`` fail as it does
+    for any other user (and on a read-only mount)."""
+    import errno
+    import os
+
+    if os.geteuid() != 0:
+        return
+    ro = str(tmp / "ro")
+    real_open, real_mkdir = os.open, os.mkdir
+
+    def denied(path: object) -> bool:
+        return os.path.abspath(os.fspath(path)).startswith(ro + os.sep)  # type: ignore[arg-type]
+
+    def fake_open(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if denied(path) and flags & os.O_CREAT:
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    def fake_mkdir(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if denied(path):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", fake_open)
+    monkeypatch.setattr(os, "mkdir", fake_mkdir)
+
+
+def _wrong_mirror(tmp: Path) -> None:
+    (tmp / "mirror" / "samson").mkdir(parents=True)
+    (tmp / "mirror" / "samson" / "samson_dataset.mat").write_bytes(b"not the published file")
+
+
+FETCH = ["data", "fetch", "samson"]
+FETCH_CASES = [
+    Case("fetch-data-dir-is-a-file", [*FETCH, "--data-dir", "{tmp}/afile"], setup=_file, expect="is a file"),
+    Case("fetch-data-dir-below-a-file", [*FETCH, "--data-dir", "{tmp}/afile/sub"], setup=_file, expect="is a file"),
+    Case("fetch-data-dir-read-only", [*FETCH, "--data-dir", "{tmp}/ro/data"], setup=_read_only,
+         patch=_deny_writes_as_root, expect="cannot create files in"),
+    Case("fetch-data-dir-proc", [*FETCH, "--data-dir", "/proc/hubench-test"], expect="/proc"),
+    Case("fetch-data-dir-proc-self", [*FETCH, "--data-dir", "/proc/self"], expect="pseudo-filesystem"),
+    Case("fetch-data-dir-sys", [*FETCH, "--data-dir", "/sys/kernel"], expect="pseudo-filesystem"),
+    *(Case(f"fetch-timeout-{t}", [*FETCH, "--data-dir", "{tmp}/data", "--timeout", t], expect="--timeout")
+      for t in ("inf", "nan", "0", "-1", "1e12")),
+    Case("fetch-timeout-not-a-number", [*FETCH, "--data-dir", "{tmp}/data", "--timeout", "soon"],
+         expect="invalid float value"),
+    Case("fetch-deadline-inf", [*FETCH, "--data-dir", "{tmp}/data", "--deadline", "inf"], expect="--deadline"),
+    Case("fetch-unknown-dataset", ["data", "fetch", "samsn", "--data-dir", "{tmp}/data"], expect="did you mean"),
+    Case("fetch-bad-mirror-address", [*FETCH, "--data-dir", "{tmp}/data"], env={"HUBENCH_DATA_URL": "127.0.0.1:9"},
+         expect="HUBENCH_DATA_URL"),
+    # not bad input: a download that fails is exit code 1, still one line and nothing left
+    Case("fetch-sha256-mismatch-exits-1", [*FETCH, "--data-dir", "{tmp}/data"], code=1, setup=_wrong_mirror,
+         env={"HUBENCH_DATA_URL": "file://{tmp}/mirror"}, expect="sha256 mismatch"),
+    Case("fetch-network-error-exits-1", [*FETCH, "--data-dir", "{tmp}/data", "--timeout", "5"], code=1,
+         expect="cannot download"),
+]  # fmt: skip
+
+CASES: list[Case] = [*SEED_CASES, *FETCH_CASES]
 
 
 def _snapshot(root: Path) -> dict[str, tuple[bool, int, int]]:
