@@ -376,3 +376,8 @@ def test_bad_target_folders(tiny: Dataset, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="is not a file"):
         fetch("tiny", tmp_path / "d")
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.bin", "afile", "d", "tiny"]
+
+
+def test_downloaded_files_are_readable_by_others(tiny: Dataset, server: _Server, tmp_path: Path) -> None:
+    for path in fetch("tiny", tmp_path / "data"):
+        assert path.stat().st_mode & 0o777 == 0o644

@@ -480,6 +480,7 @@ def _download(url: str, dest: Path, remote: RemoteFile, timeout: float, deadline
                     "the download was deleted (wrong or changed source?)"
                 )
             try:
+                os.chmod(tmp, 0o644)  # mkstemp makes 0600; data is meant to be read (and shared)
                 os.replace(tmp, dest)
             except OSError as exc:
                 raise DownloadError(f"cannot move the download to {dest}: {exc.strerror or exc}") from None
