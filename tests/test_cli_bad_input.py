@@ -128,7 +128,70 @@ FETCH_CASES = [
          expect="cannot download"),
 ]  # fmt: skip
 
-CASES: list[Case] = [*SEED_CASES, *FETCH_CASES]
+
+# ---- hubench check --baseline ---------------------------------------------------------
+BASELINE_HEADER = "method,method_version,scenario,snr_db,seed,status,armse,msad"
+BASELINE_ROWS = ("vca,1,standard,20,0,ok,0.1,0.05", "vca,1,standard,20,1,ok,0.2,0.06")
+
+
+def _baseline(text: str | bytes | None = None, **cells: str) -> Callable[[Path], None]:
+    """A setup writing ``{tmp}/b.csv``: ``text`` as is, or the valid two-row baseline with
+    ``cells`` (column -> value) replaced in its first row."""
+
+    def setup(tmp: Path) -> None:
+        if text is not None:
+            data = text if isinstance(text, bytes) else text.encode()
+        else:
+            names = BASELINE_HEADER.split(",")
+            first = BASELINE_ROWS[0].split(",")
+            for column, value in cells.items():
+                first[names.index(column)] = value
+            data = "\n".join([BASELINE_HEADER, ",".join(first), *BASELINE_ROWS[1:]]).encode() + b"\n"
+        (tmp / "b.csv").write_bytes(data)
+
+    return setup
+
+
+CHECK = ["check", "--baseline", "{tmp}/b.csv", "--methods", "vca", "--jobs", "1", "--store", "{tmp}/store.sqlite"]
+ROW1 = "b.csv, row 1 (line 2), column"
+CHECK_CASES = [
+    Case("check-seed-abc", CHECK, setup=_baseline(seed="abc"), expect=f"{ROW1} 'seed': 'abc' is not a seed"),
+    Case("check-seed-empty", CHECK, setup=_baseline(seed=""), expect=f"{ROW1} 'seed'"),
+    Case("check-seed-NaN", CHECK, setup=_baseline(seed="NaN"), expect=f"{ROW1} 'seed'"),
+    Case("check-seed-float", CHECK, setup=_baseline(seed="1.5"), expect=f"{ROW1} 'seed'"),
+    Case("check-seed-negative", CHECK, setup=_baseline(seed="-1"), expect=f"{ROW1} 'seed'"),
+    Case("check-seed-2**63", CHECK, setup=_baseline(seed="9223372036854775808"), expect=f"{ROW1} 'seed'"),
+    Case("check-snr-abc", CHECK, setup=_baseline(snr_db="abc"), expect=f"{ROW1} 'snr_db': 'abc' is not numeric"),
+    Case("check-metric-abc", CHECK, setup=_baseline(armse="abc"), expect=f"{ROW1} 'armse': 'abc' is not numeric"),
+    Case("check-status-empty", CHECK, setup=_baseline(status=""), expect=f"{ROW1} 'status': '' is empty"),
+    Case("check-status-unknown", CHECK, setup=_baseline(status="fine"), expect="is not a status"),
+    Case("check-method-empty", CHECK, setup=_baseline(method=" "), expect=f"{ROW1} 'method'"),
+    Case("check-version-empty", CHECK, setup=_baseline(method_version=""), expect=f"{ROW1} 'method_version'"),
+    Case("check-row-too-long", CHECK, setup=_baseline(msad="0.05,9"), expect="row 1 (line 2): 9 fields, the header has 8"),
+    Case("check-row-too-short", CHECK, setup=_baseline(f"{BASELINE_HEADER}\nvca,1,standard,20,0\n"),
+         expect="5 fields, the header has 8"),
+    Case("check-duplicate-cell", CHECK, setup=_baseline(f"{BASELINE_HEADER}\n{BASELINE_ROWS[0]}\n\n{BASELINE_ROWS[0]}\n"),
+         expect="row 2 (line 4): the cell"),
+    Case("check-missing-column", CHECK, setup=_baseline(BASELINE_HEADER.replace(",seed", "") + "\nvca,1,standard,20,ok,0.1,0.05\n"),
+         expect="lacks the columns ['seed']"),
+    Case("check-repeated-column", CHECK, setup=_baseline(BASELINE_HEADER + ",armse\n" + BASELINE_ROWS[0] + ",0.1\n"),
+         expect="repeats the columns ['armse']"),
+    Case("check-unnamed-column", CHECK, setup=_baseline(BASELINE_HEADER + ",\n" + BASELINE_ROWS[0] + ",0.1\n"),
+         expect="column 9 of the header has no name"),
+    Case("check-empty-file", CHECK, setup=_baseline(""), expect="b.csv is empty"),
+    Case("check-blank-file", CHECK, setup=_baseline("\n \n"), expect="b.csv is empty"),
+    Case("check-header-only", CHECK, setup=_baseline(BASELINE_HEADER + "\n"), expect="no rows"),
+    Case("check-not-utf8", CHECK, setup=_baseline(f"{BASELINE_HEADER}\nvca,1,st\xe4ndard,20,0,ok,0.1,0.05\n".encode("latin-1")),
+         expect="b.csv, line 2: not UTF-8"),
+    Case("check-binary", CHECK, setup=_baseline(bytes(range(256)) * 4), expect="not UTF-8"),
+    Case("check-baseline-is-a-folder", CHECK, setup=lambda tmp: (tmp / "b.csv").mkdir(), expect="is not a file"),
+    Case("check-baseline-missing", CHECK, expect="does not exist"),
+    Case("check-write-keeps-a-malformed-baseline", [*CHECK, "--write"], setup=_baseline(seed="abc"),
+         expect=f"{ROW1} 'seed'"),
+    Case("check-timeout-inf", [*CHECK, "--timeout", "inf"], setup=_baseline(), expect="--timeout"),
+]  # fmt: skip
+
+CASES: list[Case] = [*SEED_CASES, *FETCH_CASES, *CHECK_CASES]
 
 
 def _snapshot(root: Path) -> dict[str, tuple[bool, int, int]]:
