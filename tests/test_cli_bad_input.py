@@ -22,11 +22,17 @@ worker starts, so the whole table runs in seconds.
 
 from __future__ import annotations
 
+import io
+import struct
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
+import scipy.io
+from numpy.lib import format as npy
 
 from hubench.cli import main
 
@@ -191,7 +197,94 @@ CHECK_CASES = [
     Case("check-timeout-inf", [*CHECK, "--timeout", "inf"], setup=_baseline(), expect="--timeout"),
 ]  # fmt: skip
 
-CASES: list[Case] = [*SEED_CASES, *FETCH_CASES, *CHECK_CASES]
+
+# ---- scene files: hubench run --scene-file / --scenarios 'file[...]' ------------------------
+def _arrays() -> dict[str, np.ndarray]:
+    """A valid 4 x 5 scene: Y (20, 10), A (20, 3), E (3, 10), pixels row-major."""
+    rng = np.random.default_rng(0)
+    A = rng.dirichlet(np.ones(3), 20)
+    E = rng.uniform(0.1, 1.0, (3, 10))
+    return {"Y": A @ E, "A": A, "E": E}
+
+
+def _scene(name: str, **extra: object) -> Callable[[Path], None]:
+    """Write ``{tmp}/<name>``: .npz (generic, Y pixels x bands) or .mat (HySUPP layout
+    when ``extra`` has H, W, p, L; else generic with ``data``/``ab``/``en``), plus ``extra``."""
+
+    def setup(tmp: Path) -> None:
+        t = _arrays()
+        if name.endswith(".npz"):
+            np.savez(tmp / name, **{**t, **extra})  # type: ignore[arg-type]
+        elif "p" in extra:
+            scipy.io.savemat(tmp / name, {"Y": t["Y"].T, "A": t["A"].T, "E": t["E"].T, **extra})
+        else:
+            scipy.io.savemat(tmp / name, {"data": t["Y"].T, "ab": t["A"].T, "en": t["E"].T, **extra})
+
+    return setup
+
+
+def _npz_declaring(shape: tuple[int, ...]) -> Callable[[Path], None]:
+    """A tiny .npz whose Y.npy header declares ``shape`` (float64) over a few bytes of data:
+    np.load would allocate the declared size before noticing the data is short."""
+
+    def setup(tmp: Path) -> None:
+        buf = io.BytesIO()
+        npy.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": shape})
+        buf.write(bytes(64))
+        with zipfile.ZipFile(tmp / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("Y.npy", buf.getvalue())
+
+    return setup
+
+
+def _npz_zero_member(tmp: Path) -> None:
+    """A 2 MiB member of zeros that compresses to a few kB (not an array: only the zip
+    directory tells its size)."""
+    with zipfile.ZipFile(tmp / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("junk.bin", bytes(2 << 20))
+
+
+def _mat_zeros(tmp: Path) -> None:
+    scipy.io.savemat(tmp / "bomb.mat", {"Y": np.zeros((512, 512))}, do_compression=True)
+
+
+def _mat_declaring(tmp: Path) -> None:
+    """An uncompressed .mat whose Y header declares 100000 x 100000 doubles (80 GB)."""
+    buf = io.BytesIO()
+    scipy.io.savemat(buf, {"Y": np.zeros((2, 3))})
+    raw = buf.getvalue()
+    dims = struct.pack("<iiii", 5, 8, 2, 3)  # miINT32 tag, 8 bytes, then the dimensions
+    assert raw.count(dims) == 1
+    (tmp / "bomb.mat").write_bytes(raw.replace(dims, struct.pack("<iiii", 5, 8, 100000, 100000)))
+
+
+SCENE = ["--methods", "vca", "--profile", "ci", "--seeds", "1", "--jobs", "1", "--timeout", "60",
+         "--store", "{tmp}/store.sqlite"]  # fmt: skip
+MAT_OPTS = "file[y_key=data,a_key=ab,e_key=en]"
+SCENE_CASES = [
+    Case("scene-npz-negative-hw", ["run", "--scene-file", "{tmp}/s.npz", *SCENE], setup=_scene("s.npz", H=-4, W=-5),
+         expect="both sizes must be positive"),
+    Case("scene-npz-zero-h", ["run", "--scene-file", "{tmp}/s.npz", "--scenarios", "file", *SCENE],
+         setup=_scene("s.npz", H=0, W=20), expect="both sizes must be positive"),
+    Case("scene-mat-hysupp-negative-hw", ["run", "--scene-file", "{tmp}/s.mat", "--scenarios", "file", *SCENE],
+         setup=_scene("s.mat", H=-4, W=-5, p=3, L=10), expect="'H' x 'W' gives an image of (-4, -5)"),
+    Case("scene-mat-negative-nrow", ["run", "--scene-file", "{tmp}/s.mat", "--scenarios", MAT_OPTS, *SCENE],
+         setup=_scene("s.mat", nRow=-4, nCol=-5), expect="'nRow' x 'nCol' gives an image of (-4, -5)"),
+    Case("scene-npz-header-declares-80GB", ["run", "--scene-file", "{tmp}/bomb.npz", "--scenarios", "file", *SCENE],
+         setup=_npz_declaring((100000, 100000)), expect="74.5 GiB once read"),
+    Case("scene-npz-member-over-limit", ["run", "--scene-file", "{tmp}/bomb.npz", "--scenarios", "file", *SCENE],
+         setup=_npz_zero_member, env={"HUBENCH_MAX_SCENE_BYTES": "1e6"}, expect="refused before decompressing"),
+    Case("scene-mat-over-limit", ["run", "--scene-file", "{tmp}/bomb.mat", "--scenarios", "file", *SCENE],
+         setup=_mat_zeros, env={"HUBENCH_MAX_SCENE_BYTES": "1e6"}, expect="'Y' alone 2 MiB"),
+    Case("scene-mat-header-declares-80GB", ["run", "--scene-file", "{tmp}/bomb.mat", "--scenarios", "file", *SCENE],
+         setup=_mat_declaring, expect="74.5 GiB once read"),
+    Case("scene-bad-size-limit", ["run", "--scene-file", "{tmp}/s.npz", "--scenarios", "file", *SCENE],
+         setup=_scene("s.npz"), env={"HUBENCH_MAX_SCENE_BYTES": "lots"}, expect="HUBENCH_MAX_SCENE_BYTES"),
+    Case("scene-missing-file", ["run", "--scene-file", "{tmp}/none.npz", "--scenarios", "file", *SCENE],
+         expect="no such file"),
+]  # fmt: skip
+
+CASES: list[Case] = [*SEED_CASES, *FETCH_CASES, *CHECK_CASES, *SCENE_CASES]
 
 
 def _snapshot(root: Path) -> dict[str, tuple[bool, int, int]]:
