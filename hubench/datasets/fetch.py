@@ -341,7 +341,7 @@ def _pid_alive(pid: int) -> bool:
 def remove_stale_parts(dest: Path) -> list[Path]:
     """Delete temporary files of ``dest`` left by fetches whose process is gone (killed
     with SIGKILL, a power loss); those of a fetch still running are kept."""
-    removed = []
+    removed: list[Path] = []
     pattern = _part_pattern(dest)
     try:
         entries = list(dest.parent.iterdir())

@@ -97,7 +97,7 @@ def _npz_sizes(path: Path) -> list[tuple[str, int]]:
                     elif version == (2, 0):
                         shape, _, dtype = npy.read_array_header_2_0(fh)
                     else:
-                        shape, _, dtype = npy._read_array_header(fh, version)  # (3, 0)
+                        shape, _, dtype = npy._read_array_header(fh, version)  # type: ignore[attr-defined]  # (3, 0)
                 size = max(size, math.prod(shape) * dtype.itemsize)
             sizes.append((info.filename.removesuffix(".npy"), size))
     return sizes
@@ -234,7 +234,7 @@ def positive_shape(shape: Sequence[Any], what: str, path: Path) -> tuple[int, in
         H, W = (int(v) for v in shape)
     except (TypeError, ValueError):
         raise DataError(f"{path}: {what} should be two integers (H, W), got {shape!r}") from None
-    if H < 1 or W < 1 or (H, W) != tuple(shape):
+    if H < 1 or W < 1 or tuple(shape) != (H, W):
         raise DataError(
             f"{path}: {what} gives an image of {tuple(shape)}; both sizes must be positive "
             "integers (fix the file, or pass image_shape=(H, W))"

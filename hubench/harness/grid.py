@@ -164,7 +164,7 @@ def check_seeds(seeds: Any, option: str = "--seeds") -> list[int]:
         For a count below 1 or above :data:`MAX_SEED_COUNT`, a seed that is not an
         integer, negative, or above :data:`MAX_SEED` (SQLite's largest integer).
     """
-    if isinstance(seeds, bool) or isinstance(seeds, (str, bytes)):
+    if isinstance(seeds, (bool, str, bytes)):
         raise ParameterError(f"{option}: expected a count or a list of integer seeds, got {seeds!r}")
     if not isinstance(seeds, Iterable):
         try:
