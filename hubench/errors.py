@@ -43,6 +43,13 @@ class StoreError(HubenchError, RuntimeError):
     """The results store cannot be opened, written or has an incompatible schema."""
 
 
+class DownloadError(HubenchError, OSError):
+    """A download failed: network error, time limit, oversized or wrong content.
+
+    Not bad input, so ``hubench data fetch`` reports it in one line with exit code 1
+    (exit code 2 is kept for bad input)."""
+
+
 def check_param_names(owner: str, given: Iterable[str], known: Sequence[str]) -> None:
     """Raise :class:`ParameterError` for the first name in ``given`` not in ``known``,
     with close-match suggestions; ``owner`` names what was asked ("method 'vca'")."""

@@ -264,3 +264,43 @@ def test_bad_options(tmp_path: Path, truth: dict[str, np.ndarray]) -> None:
         load_scene(path, layout="envi")
     with pytest.raises(DataError, match="image_shape"):
         load_scene(path, image_shape=(5, 5))
+
+
+def test_image_size_must_be_positive(tmp_path: Path, truth: dict[str, np.ndarray]) -> None:
+    path = _matlab_file(tmp_path, truth, nRow=-H, nCol=-W)  # -4 x -6 still holds 24 pixels
+    with pytest.raises(DataError, match=r"'nRow' x 'nCol' gives an image of \(-4, -6\)"):
+        load_scene(path)
+    good = _matlab_file(tmp_path, truth)
+    for shape in ((-H, -W), (0, 24), (4.5, 6), (4, 6, 1)):
+        with pytest.raises(DataError, match="image_shape"):
+            load_scene(good, image_shape=shape)  # type: ignore[arg-type]
+    npz = tmp_path / "hysupp.npz"
+    np.savez(npz, Y=truth["Y"].T, E=truth["E"].T, A=truth["A"].T, H=-H, W=-W, p=P, L=L)
+    with pytest.raises(DataError, match="both sizes must be positive"):
+        load_scene(npz)
+
+
+def test_size_limit_is_checked_before_loading(
+    tmp_path: Path, truth: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hubench.datasets import formats
+
+    npz = tmp_path / "s.npz"
+    np.savez_compressed(npz, Y=truth["Y"], A=truth["A"], E=truth["E"], big=np.zeros(1 << 17))
+    mat = _matlab_file(tmp_path, truth, big=np.zeros(1 << 17))
+    assert formats.max_scene_bytes() == formats.DEFAULT_MAX_SCENE_BYTES == 4 << 30
+    read_arrays(npz), read_arrays(mat)  # 1 MiB each: fine
+
+    def no_load(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the file was loaded before its size was checked")
+
+    monkeypatch.setattr(np, "load", no_load)
+    monkeypatch.setattr(scipy.io, "loadmat", no_load)
+    monkeypatch.setenv(formats.MAX_SCENE_BYTES_ENV, "1e6")
+    for path in (npz, mat):
+        with pytest.raises(DataError, match=r"'big' alone 1 MiB.*HUBENCH_MAX_SCENE_BYTES=\d+"):
+            read_arrays(path)
+    for bad in ("0", "-5", "nan", "inf", "8GB"):
+        monkeypatch.setenv(formats.MAX_SCENE_BYTES_ENV, bad)
+        with pytest.raises(ParameterError, match="HUBENCH_MAX_SCENE_BYTES"):
+            read_arrays(npz)

@@ -75,12 +75,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise ParameterError(f"--jobs: needs at least one worker, got {args.jobs}")
-    if not args.timeout > 0:
-        raise ParameterError(f"--timeout: must be a positive number of seconds, got {args.timeout}")
+    if not (args.timeout > 0 and math.isfinite(args.timeout)):
+        raise ParameterError(f"--timeout: must be a positive, finite number of seconds, got {args.timeout}")
     from hubench.harness.grid import parse_methods
 
     requested = {m.name for m in parse_methods(args.methods)}
     baseline = None if args.write else read_baseline(args.baseline)  # fail before running
+    target = Path(args.baseline)
+    if args.write and target.exists() and ("all" not in requested or not target.is_file()):
+        read_baseline(target)  # --methods keeps the other rows; a folder cannot be replaced
     if baseline is not None and "all" not in requested:
         baseline = baseline[baseline["method"].isin(requested)]
     with tempfile.TemporaryDirectory(prefix="hubench-check-") as tmp:

@@ -3,8 +3,11 @@
 ``hubench data list [--data-dir PATH]`` shows each known dataset's files, the folder
 they were found in, and whether each is present and matches its sha256.
 ``hubench data fetch NAME [--data-dir PATH] [--force]`` downloads a dataset (or ``all``)
-into the data directory, verified and written atomically; a sha256 mismatch deletes the
-download and exits with code 2.
+into the data directory, verified and written atomically. Bad input (a target that is
+a file, unwritable or under /proc, a time limit that is not a positive finite number)
+exits with code 2 before anything is created; a failed download (network error, time
+limit, oversized response, sha256 mismatch) deletes the partial file and exits with
+code 1. Either way one line on stderr.
 """
 
 from __future__ import annotations
@@ -14,7 +17,15 @@ import sys
 
 from tabulate import tabulate
 
-from hubench.datasets.fetch import DATASETS, dataset_status, fetch, get_dataset
+from hubench.datasets.fetch import (
+    DATASETS,
+    DEFAULT_DEADLINE,
+    DEFAULT_TIMEOUT,
+    dataset_status,
+    fetch,
+    get_dataset,
+)
+from hubench.errors import DownloadError
 
 NAME = "data"
 HELP = "list the published datasets (Samson, Jasper Ridge, USGS) or download one"
@@ -29,7 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     getter.add_argument("name", metavar="NAME", help=f"one of: {', '.join(sorted(DATASETS))}, or all")
     getter.add_argument("--data-dir", default=None, help="target folder (default: $HUBENCH_DATA_DIR or ./data)")
     getter.add_argument("--force", action="store_true", help="download again even when already verified")
-    getter.add_argument("--timeout", type=float, default=60.0, help="network timeout per file, seconds")
+    getter.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                        help=f"seconds without progress (connecting, one read) before giving up "
+                             f"(default: {DEFAULT_TIMEOUT:g})")
+    getter.add_argument("--deadline", type=float, default=DEFAULT_DEADLINE,
+                        help=f"seconds allowed for the whole of each file (default: {DEFAULT_DEADLINE:g})")
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -51,7 +66,12 @@ def _fetch(args: argparse.Namespace) -> int:
         def report(line: str, name: str = name) -> None:
             print(f"{name}: {line}", file=sys.stdout, flush=True)
 
-        fetch(name, args.data_dir, force=args.force, timeout=args.timeout, report=report)
+        try:
+            fetch(name, args.data_dir, force=args.force, timeout=args.timeout, deadline=args.deadline,
+                  report=report)
+        except DownloadError as exc:  # not bad input: exit code 1 (docs/real-data.md)
+            sys.stderr.write(f"hubench data: error: {exc}\n")
+            return 1
     return 0
 
 

@@ -9,7 +9,9 @@ HySUPP layout as ``"C"`` (HySUPP reshapes its arrays with numpy's C order).
 
 Every problem with a file is a :class:`~hubench.errors.DataError` naming the file and
 the fix: unreadable/truncated files, missing keys, shapes that disagree, NaN/Inf values,
-more endmembers than bands, reference abundances off the simplex.
+more endmembers than bands, reference abundances off the simplex, an image size that is
+not positive, and a file whose arrays would exceed :func:`max_scene_bytes` once read
+(judged from the file's own directory and headers, before anything is decompressed).
 """
 
 from __future__ import annotations
@@ -24,11 +26,81 @@ import numpy as np
 
 from hubench.datasets.fetch import sha256_file
 from hubench.datasets.weak_rule import weak_by_rule
-from hubench.errors import DataError, suggest
+from hubench.errors import DataError, HubenchError, ParameterError, suggest
 from hubench.scene import Scene
 
 HYSUPP_KEYS = ("Y", "E", "A", "H", "W", "p", "L")
 _SHAPE_KEYS = (("H", "W"), ("nRow", "nCol"), ("lines", "samples"))
+
+MAX_SCENE_BYTES_ENV = "HUBENCH_MAX_SCENE_BYTES"
+DEFAULT_MAX_SCENE_BYTES = 4 << 30  # 4 GiB: ~100x Jasper Ridge as float64
+# Bytes per element of each MATLAB class once loaded (char becomes 4-byte unicode).
+# Cell, struct and object arrays count 8 bytes per element: their contents are not listed.
+_MAT_ITEMSIZE = {
+    "double": 8, "single": 4, "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4,
+    "uint32": 4, "int64": 8, "uint64": 8, "logical": 1, "char": 4, "sparse": 0,
+}  # fmt: skip
+
+
+def max_scene_bytes() -> int:
+    """The most a scene file's arrays may take once read: ``$HUBENCH_MAX_SCENE_BYTES``
+    (bytes, e.g. ``8e9``), else :data:`DEFAULT_MAX_SCENE_BYTES` (4 GiB)."""
+    text = os.environ.get(MAX_SCENE_BYTES_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_SCENE_BYTES
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 1):
+        raise ParameterError(
+            f"${MAX_SCENE_BYTES_ENV}={text!r}: must be a positive number of bytes, e.g. 8e9; fix or unset it"
+        )
+    return int(value)
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.3g} GiB" if n >= 2**27 else f"{n / 2**20:.3g} MiB"
+
+
+def check_declared_size(path: Path, sizes: Sequence[tuple[str, int]]) -> None:
+    """Refuse a file whose arrays (``(name, bytes once read)``) exceed :func:`max_scene_bytes`."""
+    limit = max_scene_bytes()
+    total = sum(n for _, n in sizes)
+    if total <= limit:
+        return
+    name, largest = max(sizes, key=lambda item: item[1])
+    raise DataError(
+        f"{path}: its arrays would take {_gib(total)} once read ({name!r} alone {_gib(largest)}), "
+        f"more than the limit of {_gib(limit)}; refused before decompressing anything. If the file "
+        f"is genuine and this machine has the memory, raise the limit: {MAX_SCENE_BYTES_ENV}={total + 1}"
+    )
+
+
+def _npz_sizes(path: Path) -> list[tuple[str, int]]:
+    """Bytes each member of an ``.npz`` takes once read: the larger of its uncompressed
+    size in the zip directory and, for ``.npy`` members, shape x itemsize from the array
+    header (only the header's bytes are decompressed)."""
+    import zipfile
+
+    from numpy.lib import format as npy
+
+    sizes = []
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            size = info.file_size
+            if info.filename.endswith(".npy"):
+                with zf.open(info) as fh:
+                    version = npy.read_magic(fh)
+                    if version == (1, 0):
+                        shape, _, dtype = npy.read_array_header_1_0(fh)
+                    elif version == (2, 0):
+                        shape, _, dtype = npy.read_array_header_2_0(fh)
+                    else:
+                        shape, _, dtype = npy._read_array_header(fh, version)  # type: ignore[attr-defined]  # (3, 0)
+                size = max(size, math.prod(shape) * dtype.itemsize)
+            sizes.append((info.filename.removesuffix(".npy"), size))
+    return sizes
 
 
 def read_arrays(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -41,7 +113,13 @@ def read_arrays(path: str | os.PathLike[str]) -> dict[str, Any]:
         import scipy.io
 
         try:
+            listing = scipy.io.whosmat(p)  # names, shapes and classes from the headers
+            check_declared_size(p, [
+                (name, math.prod(shape) * _MAT_ITEMSIZE.get(cls, 8)) for name, shape, cls in listing
+            ])  # fmt: skip
             raw = scipy.io.loadmat(p)
+        except HubenchError:  # the size check's own errors
+            raise
         except NotImplementedError:
             raise DataError(
                 f"{p}: MATLAB v7.3 (HDF5) files are not read; re-save with `save(..., '-v7')` "
@@ -52,8 +130,11 @@ def read_arrays(path: str | os.PathLike[str]) -> dict[str, Any]:
         return {k: v for k, v in raw.items() if not k.startswith("__")}
     if suffix == ".npz":
         try:
+            check_declared_size(p, _npz_sizes(p))
             with np.load(p, allow_pickle=False) as npz:
                 return {k: npz[k] for k in npz.files}
+        except HubenchError:  # the size check's own errors
+            raise
         except Exception as exc:
             raise DataError(f"{p}: cannot read as a .npz file, truncated or corrupt ({exc})") from None
     raise DataError(f"{p}: unsupported file type {suffix!r}; hubench reads .mat and .npz")
@@ -147,10 +228,25 @@ def _scalar_int(arrays: dict[str, Any], key: str, path: Path) -> int:
     return int(value.ravel()[0])
 
 
+def positive_shape(shape: Sequence[Any], what: str, path: Path) -> tuple[int, int]:
+    """``(H, W)`` as two positive ints, or a DataError naming where they came from."""
+    try:
+        H, W = (int(v) for v in shape)
+    except (TypeError, ValueError):
+        raise DataError(f"{path}: {what} should be two integers (H, W), got {shape!r}") from None
+    if H < 1 or W < 1 or tuple(shape) != (H, W):
+        raise DataError(
+            f"{path}: {what} gives an image of {tuple(shape)}; both sizes must be positive "
+            "integers (fix the file, or pass image_shape=(H, W))"
+        )
+    return H, W
+
+
 def _image_shape(arrays: dict[str, Any], n_pixels: int, path: Path) -> tuple[int, int]:
     for hk, wk in _SHAPE_KEYS:
         if hk in arrays and wk in arrays:
-            return (_scalar_int(arrays, hk, path), _scalar_int(arrays, wk, path))
+            shape = (_scalar_int(arrays, hk, path), _scalar_int(arrays, wk, path))
+            return positive_shape(shape, f"{hk!r} x {wk!r}", path)
     side = math.isqrt(n_pixels)
     if side * side == n_pixels:
         return (side, side)
@@ -329,7 +425,7 @@ def load_scene(
     if cube_shape is not None:
         shape = cube_shape
     elif image_shape is not None:
-        shape = (int(image_shape[0]), int(image_shape[1]))
+        shape = positive_shape(image_shape, "image_shape", p)
     else:
         shape = _image_shape(arrays, n_pixels, p)
     order = pixel_order or ("F" if p.suffix.lower() == ".mat" else "C")
@@ -353,6 +449,7 @@ def _load_hysupp(
     seed: int | None, normalised: bool | None,
 ) -> Scene:
     H, W, n_end, L = (_scalar_int(arrays, k, p) for k in ("H", "W", "p", "L"))
+    H, W = positive_shape((H, W), "'H' x 'W'", p)
     N = _scalar_int(arrays, "N", p) if "N" in arrays else H * W
     if N != H * W:
         raise DataError(f"{p}: N = {N} but H * W = {H} * {W} = {H * W}; the sizes disagree")

@@ -181,36 +181,116 @@ def write_baseline_text(table: pd.DataFrame) -> str:
     return str(table.to_csv(index=False, float_format="%.12g", lineterminator="\n"))
 
 
+_SEED = re.compile(r"\s*\+?\d+\s*")
+_TEXT_COLUMNS = ("method", "method_version", "scenario", "status")
+
+
+def _cell_text(value: str, width: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 4] + "...'"
+
+
 def read_baseline(path: str | Path) -> pd.DataFrame:
-    """Read a baseline CSV written by :func:`baseline_csv`; raise DataError if it is not one."""
+    """Read a baseline CSV written by :func:`baseline_csv`; raise DataError if it is not one.
+
+    Every cell is checked before anything runs: each error names the file, the row and
+    line, and the column (a seed that is not an integer in ``0..2**63-1``, an SNR or a
+    metric that is not a number, an empty method/scenario/version, an unknown status),
+    and so do rows with too many or too few fields, a repeated cell, missing or repeated
+    columns, an empty file and text that is not UTF-8.
+    """
+    import csv
+    import io
+
+    from hubench.harness.grid import MAX_SEED
+    from hubench.harness.store import STATUSES
+
     target = Path(path)
-    try:
-        frame = pd.read_csv(
-            target, dtype={"method": str, "scenario": str, "status": str, "method_version": str}
-        )
-    except FileNotFoundError:
+    regen = f"regenerate it with `hubench check --baseline {target} --write`"
+    if not target.exists():
         raise DataError(
             f"baseline {target} does not exist; create it with `hubench check --baseline {target} --write`"
-        ) from None
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        )
+    if not target.is_file():
+        raise DataError(f"baseline {target} is not a file; pass the baseline CSV")
+    try:
+        raw = target.read_bytes()
+    except OSError as exc:
+        raise DataError(f"baseline {target}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
         raise DataError(
-            f"baseline {target} is not a readable CSV ({exc}); regenerate it with --write"
+            f"baseline {target}, line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); {regen}"
         ) from None
-    missing = [c for c in BASELINE_FIXED if c not in frame.columns]
+    if not text.strip():
+        raise DataError(f"baseline {target} is empty; {regen}")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    records: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        header = [name.strip() for name in next(reader)]
+        for record in reader:
+            if not any(cell.strip() for cell in record):
+                continue  # a blank line
+            if len(record) != len(header):
+                raise DataError(
+                    f"baseline {target}, row {len(records) + 1} (line {reader.line_num}): "
+                    f"{len(record)} fields, the header has {len(header)}; {regen}"
+                )
+            records.append(record)
+            lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise DataError(f"baseline {target}, line {reader.line_num}: not a readable CSV ({exc}); {regen}") from None
+    if "" in header:
+        raise DataError(f"baseline {target}: column {header.index('') + 1} of the header has no name; {regen}")
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise DataError(f"baseline {target}: the header repeats the columns {repeated}; {regen}")
+    missing = [c for c in BASELINE_FIXED if c not in header]
     if missing:
-        raise DataError(
-            f"baseline {target} lacks the columns {missing}; regenerate it with "
-            f"`hubench check --baseline {target} --write`"
+        raise DataError(f"baseline {target} lacks the columns {missing}; {regen}")
+    if not records:
+        raise DataError(f"baseline {target} has a header but no rows; {regen}")
+
+    def bad(row: int, column: str, value: str, what: str) -> DataError:
+        return DataError(
+            f"baseline {target}, row {row + 1} (line {lines[row]}), column {column!r}: "
+            f"{_cell_text(value)} {what}; fix the cell or {regen}"
         )
-    bad = [
-        c
-        for c in frame.columns
-        if c not in BASELINE_FIXED and not pd.api.types.is_numeric_dtype(frame[c])
-    ]
-    if bad:
-        raise DataError(
-            f"baseline {target}: metric columns {bad} are not numeric; regenerate it with --write"
-        )
+
+    columns: dict[str, list[Any]] = {name: [] for name in header}
+    seen: dict[tuple[str, str, str, int], int] = {}
+    for i, record in enumerate(records):
+        for name, value in zip(header, record, strict=True):
+            cell = value.strip()
+            if name in _TEXT_COLUMNS:
+                if not cell:
+                    raise bad(i, name, value, "is empty")
+                if name == "status" and cell not in STATUSES:
+                    raise bad(i, name, value, f"is not a status ({', '.join(STATUSES)})")
+                columns[name].append(cell)
+            elif name == "seed":
+                number = int(cell) if len(cell) <= 25 and _SEED.fullmatch(cell) else -1
+                if not 0 <= number <= MAX_SEED:
+                    raise bad(i, name, value, f"is not a seed (an integer from 0 to {MAX_SEED})")
+                columns[name].append(number)
+            else:  # snr_db (empty for real scenes) and the metrics (empty when absent)
+                try:
+                    columns[name].append(float(cell) if cell else math.nan)
+                except ValueError:
+                    raise bad(i, name, value, "is not numeric") from None
+        cid = (columns["method"][i], columns["scenario"][i], repr(columns["snr_db"][i]), columns["seed"][i])
+        if cid in seen:
+            raise DataError(
+                f"baseline {target}, row {i + 1} (line {lines[i]}): the cell (method, scenario, "
+                f"snr_db, seed) = {cid[0]}, {cid[1]}, {columns['snr_db'][i]:g}, {cid[3]} is already "
+                f"on line {lines[seen[cid]]}; {regen}"
+            )
+        seen[cid] = i
+    frame = pd.DataFrame(columns)
+    frame["seed"] = frame["seed"].astype("int64")
     return frame
 
 

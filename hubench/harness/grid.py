@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import json
 import math
+import operator
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -143,28 +144,92 @@ def parse_snrs(text: str) -> list[float]:
     return list(dict.fromkeys(values))
 
 
+# A seed is stored in an SQLite INTEGER (signed 64-bit) and passed to
+# numpy.random.default_rng (any int >= 0) and torch.manual_seed (up to 2**64 - 1).
+MAX_SEED = 2**63 - 1
+MAX_SEED_COUNT = 100_000
+
+
+def _clip_text(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def check_seeds(seeds: Any, option: str = "--seeds") -> list[int]:
+    """Seeds as a list: a count ``N`` -> ``[0, ..., N-1]``, or a sequence of seeds
+    (duplicates dropped, order kept).
+
+    Raises
+    ------
+    ParameterError
+        For a count below 1 or above :data:`MAX_SEED_COUNT`, a seed that is not an
+        integer, negative, or above :data:`MAX_SEED` (SQLite's largest integer).
+    """
+    if isinstance(seeds, (bool, str, bytes)):
+        raise ParameterError(f"{option}: expected a count or a list of integer seeds, got {seeds!r}")
+    if not isinstance(seeds, Iterable):
+        try:
+            count = operator.index(seeds)
+        except TypeError:
+            raise ParameterError(
+                f"{option}: expected a count or a list of integer seeds, got {_clip_text(repr(seeds))}"
+            ) from None
+        if count < 1:
+            raise ParameterError(f"{option}: needs at least one seed, got {count}")
+        if count > MAX_SEED_COUNT:
+            raise ParameterError(
+                f"{option}: {_clip_text(str(count))} seeds is more than the limit of {MAX_SEED_COUNT}; "
+                "ask for fewer (a count N runs seeds 0..N-1)"
+            )
+        return list(range(count))
+    out: dict[int, None] = {}
+    for item in seeds:
+        try:
+            if isinstance(item, bool):
+                raise TypeError
+            seed = operator.index(item)
+        except TypeError:
+            raise ParameterError(f"{option}: {_clip_text(repr(item))} is not an integer seed") from None
+        if seed < 0:
+            raise ParameterError(f"{option}: seeds must be >= 0, got {seed}")
+        if seed > MAX_SEED:
+            raise ParameterError(
+                f"{option}: seed {_clip_text(str(seed))} is too large; seeds must be at most "
+                f"2**63 - 1 = {MAX_SEED} (the largest integer the results store holds)"
+            )
+        out[seed] = None
+        if len(out) > MAX_SEED_COUNT:
+            raise ParameterError(f"{option}: more than {MAX_SEED_COUNT} seeds; ask for fewer")
+    if not out:
+        raise ParameterError(f"{option}: needs at least one seed, got an empty list")
+    return list(out)
+
+
 def parse_seeds(text: str) -> list[int]:
-    """``"3"`` -> ``[0, 1, 2]`` (a count); ``"0,3,7"`` or ``"7,"`` -> that list of seeds."""
+    """``"3"`` -> ``[0, 1, 2]`` (a count); ``"0,3,7"`` or ``"7,"`` -> that list of seeds.
+
+    Limits (:func:`check_seeds`): at most :data:`MAX_SEED_COUNT` seeds, each in
+    ``0..MAX_SEED``; anything else is one :class:`~hubench.errors.ParameterError`.
+    """
     raw = text.strip()
     if "," not in raw:
         try:
             count = int(raw)
         except ValueError:
-            raise ParameterError(f"--seeds: {raw!r} is not a count; write N or a list like 0,3,7") from None
-        if count < 1:
-            raise ParameterError(f"--seeds: needs at least one seed, got {count}")
-        return list(range(count))
+            raise ParameterError(
+                f"--seeds: {_clip_text(raw)!r} is not a count; write N or a list like 0,3,7"
+            ) from None
+        return check_seeds(count)
     items = raw[:-1].split(",") if raw.endswith(",") else raw.split(",")
     seeds = []
     for item in items:
         try:
             seed = int(item)
         except ValueError:
-            raise ParameterError(f"--seeds: {item.strip()!r} is not an integer seed in {raw!r}") from None
-        if seed < 0:
-            raise ParameterError(f"--seeds: seeds must be >= 0, got {seed}")
+            raise ParameterError(
+                f"--seeds: {_clip_text(item.strip())!r} is not an integer seed in {_clip_text(raw)!r}"
+            ) from None
         seeds.append(seed)
-    return list(dict.fromkeys(seeds))
+    return check_seeds(seeds)
 
 
 def canonical(value: Any) -> Any:

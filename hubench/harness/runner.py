@@ -23,6 +23,7 @@ from hubench.harness.grid import (
     DEFAULT_SEEDS,
     Cell,
     MethodRequest,
+    check_seeds,
     expand_grid,
     load_plugins,
     parse_methods,
@@ -154,7 +155,8 @@ def run_grid(
     specs; ``threads`` the BLAS/torch threads per worker, chosen once per run (default
     ``max(1, cores // jobs)``, never from the number of cells left) and part of every
     cell's key, since floating-point sums change with it; ``seeds`` a count (``3`` ->
-    0, 1, 2) or a list; ``snrs`` None keeps each scenario's own ``snr_db``;
+    0, 1, 2) or a list
+    (:func:`~hubench.harness.grid.check_seeds`: at most 100000 seeds, each in 0..2**63-1); ``snrs`` None keeps each scenario's own ``snr_db``;
     ``max_memory`` a per-cell cap in bytes on the worker's resident memory (status
     ``oom``). Cells already in the store are skipped unless ``force`` (re-run all) or
     ``retry_failed`` (re-run those not ``ok``); a cell that another run on the same
@@ -167,9 +169,7 @@ def run_grid(
     load_plugins()
     requests = parse_methods(methods) if isinstance(methods, str) else [
         m if isinstance(m, MethodRequest) else parse_methods(m)[0] for m in methods]
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if isinstance(seeds, int) and seeds < 1:
-        raise ParameterError(f"--seeds: needs at least one seed, got {seeds}")
+    seed_list = check_seeds(seeds)
     if jobs < 1:
         raise ParameterError(f"--jobs: needs at least one worker, got {jobs}")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
