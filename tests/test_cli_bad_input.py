@@ -23,6 +23,7 @@ worker starts, so the whole table runs in seconds.
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -281,10 +282,72 @@ SCENE_CASES = [
     Case("scene-bad-size-limit", ["run", "--scene-file", "{tmp}/s.npz", "--scenarios", "file", *SCENE],
          setup=_scene("s.npz"), env={"HUBENCH_MAX_SCENE_BYTES": "lots"}, expect="HUBENCH_MAX_SCENE_BYTES"),
     Case("scene-missing-file", ["run", "--scene-file", "{tmp}/none.npz", "--scenarios", "file", *SCENE],
-         expect="no such file"),
+         expect="does not exist"),
 ]  # fmt: skip
 
-CASES: list[Case] = [*SEED_CASES, *FETCH_CASES, *CHECK_CASES, *SCENE_CASES]
+# ---- damaged or foreign results stores (run and the readers) -------------------------
+def _store_file(content: bytes) -> Callable[[Path], None]:
+    def setup(tmp: Path) -> None:
+        (tmp / "store.sqlite").write_bytes(content)
+
+    return setup
+
+
+def _store_sql(*statements: str) -> Callable[[Path], None]:
+    def setup(tmp: Path) -> None:
+        import sqlite3
+
+        with sqlite3.connect(tmp / "store.sqlite") as conn:
+            for sql in statements:
+                conn.execute(sql)
+        conn.close()
+
+    return setup
+
+
+def _store_bad_json(tmp: Path) -> None:
+    import math
+
+    from hubench.harness import ResultStore, cell_key
+    from hubench.harness.grid import Cell
+    from hubench.harness.provenance import provenance
+
+    cell = Cell(key=cell_key("fcls", "1", {}, "standard", {}, 0), method="fcls", method_version="1",
+                method_params={}, task="supervised", scenario="standard", scenario_kind="synthetic",
+                scenario_params={}, snr_db=math.inf, seed=0, profile="ci")
+    with ResultStore(tmp / "store.sqlite") as store:
+        store.put(cell, {"status": "ok", "metrics": {"armse": 0.1}}, provenance())
+    import sqlite3
+
+    conn = sqlite3.connect(tmp / "store.sqlite", isolation_level=None)
+    conn.execute("UPDATE results SET method_params = '{oops'")
+    conn.execute("PRAGMA journal_mode=DELETE")  # no WAL files a reader could touch
+    conn.close()
+
+
+_META = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+READERS = [["leaderboard", "--store", "{tmp}/store.sqlite"], ["report", "--store", "{tmp}/store.sqlite",
+           "--output", "{tmp}/report"]]  # fmt: skip
+STORE_DAMAGE = [
+    ("garbage", _store_file(b"not an sqlite file " * 200), "not a hubench results store"),
+    ("foreign-tables", _store_sql("CREATE TABLE invoices (id INTEGER)"), "not a hubench results store"),
+    ("future-schema", _store_sql(_META, "INSERT INTO meta VALUES ('schema_version', '99')"), "schema version 99"),
+    ("wrong-schema-table", _store_sql(_META, "INSERT INTO meta VALUES ('schema_version', '2')",
+                                      "CREATE TABLE results (key TEXT, other TEXT)"), "without the columns"),
+]  # fmt: skip
+STORE_CASES = [
+    Case(f"store-{name}-{argv[0]}", argv, setup=setup, expect=expect)
+    for name, setup, expect in STORE_DAMAGE
+    for argv in (["run", *RUN, "--seeds", "1"], *READERS)
+] + [
+    Case(f"store-bad-json-{argv[0]}", argv, setup=_store_bad_json, expect="malformed JSON")
+    for argv in READERS
+] + [
+    Case("store-name-too-long", ["run", *RUN[:-1], "{tmp}/" + "s" * 300 + ".sqlite", "--seeds", "1"],
+         expect="longer than 255 bytes"),
+]
+
+CASES: list[Case] = [*SEED_CASES, *FETCH_CASES, *CHECK_CASES, *SCENE_CASES, *STORE_CASES]
 
 
 def _snapshot(root: Path) -> dict[str, tuple[bool, int, int]]:
@@ -320,6 +383,8 @@ def test_bad_input_is_one_line(
     if case.patch is not None:
         case.patch(tmp_path, monkeypatch)
     argv = [arg.format(tmp=tmp_path) for arg in case.argv]
+    store = _option(argv, "--store")
+    existed = store is not None and os.path.exists(store)
     before = _snapshot(tmp_path)
     capsys.readouterr()
     try:
@@ -332,9 +397,8 @@ def test_bad_input_is_one_line(
     assert len(lines) == 1 and lines[0].strip(), f"expected one line on stderr, got {err!r}"
     assert "Traceback" not in err
     assert case.expect in lines[0], lines[0]
-    store = _option(argv, "--store")
-    if store is not None:
-        assert not Path(store).exists(), f"{store} was created"
+    if store is not None and not existed:
+        assert not os.path.exists(store), f"{store} was created"
     assert _snapshot(tmp_path) == before, "files were created, changed or deleted"
 
 

@@ -60,6 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HubenchError as exc:
         sys.stderr.write(f"hubench {args.command}: error: {exc}\n")
         return 2
+    except OSError as exc:
+        if exc.filename is None:  # not about a path the user named: a real fault
+            raise
+        # A path the user named cannot be used (name too long, not a folder, no access).
+        sys.stderr.write(f"hubench {args.command}: error: {exc.filename}: {exc.strerror or exc}; "
+                         "check the path\n")
+        return 2
     except StoreWriteError as exc:  # not bad input: a lock held too long, a failing disk
         sys.stderr.write(f"hubench {args.command}: stopped: {exc}; run the same command again once it is free\n")
         return 3
