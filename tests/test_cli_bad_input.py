@@ -282,6 +282,8 @@ SCENE_CASES = [
          setup=_scene("s.npz"), env={"HUBENCH_MAX_SCENE_BYTES": "lots"}, expect="HUBENCH_MAX_SCENE_BYTES"),
     Case("scene-missing-file", ["run", "--scene-file", "{tmp}/none.npz", "--scenarios", "file", *SCENE],
          expect="no such file"),
+    Case("scene-file-is-a-folder", ["run", "--scene-file", "{tmp}", "--scenarios", "file", *SCENE],
+         expect="is a folder"),
 ]  # fmt: skip
 
 CASES: list[Case] = [*SEED_CASES, *FETCH_CASES, *CHECK_CASES, *SCENE_CASES]
