@@ -283,6 +283,8 @@ SCENE_CASES = [
          setup=_scene("s.npz"), env={"HUBENCH_MAX_SCENE_BYTES": "lots"}, expect="HUBENCH_MAX_SCENE_BYTES"),
     Case("scene-missing-file", ["run", "--scene-file", "{tmp}/none.npz", "--scenarios", "file", *SCENE],
          expect="does not exist"),
+    Case("scene-file-is-a-folder", ["run", "--scene-file", "{tmp}", "--scenarios", "file", *SCENE],
+         expect="is a folder"),
 ]  # fmt: skip
 
 # ---- damaged or foreign results stores (run and the readers) -------------------------

@@ -106,6 +106,8 @@ def _npz_sizes(path: Path) -> list[tuple[str, int]]:
 def read_arrays(path: str | os.PathLike[str]) -> dict[str, Any]:
     """All variables of a ``.mat`` (MATLAB v5/v7) or ``.npz`` file, by name."""
     p = Path(path)
+    if p.is_dir():
+        raise DataError(f"{p}: is a folder; pass a .mat or .npz file")
     if not p.is_file():
         raise DataError(f"{p}: no such file; check the path (or run `hubench data fetch NAME`)")
     suffix = p.suffix.lower()

@@ -98,7 +98,7 @@ def _scene_file_sources(params: dict[str, Any]) -> list[Path]:
         raise ParameterError("scenario 'file' needs path=FILE (on the command line: --scene-file FILE)")
     target = Path(path).expanduser()
     if not target.is_file():
-        raise DataError(f"scene file {path}: {'is not a file' if target.exists() else 'does not exist'}; "
+        raise DataError(f"scene file {path}: {'is a folder, not a file' if target.is_dir() else 'does not exist'}; "
                         "check the path given to --scene-file or file[path=...]")
     return [target.resolve()]
 
