@@ -195,7 +195,7 @@ def test_damaged_or_foreign_stores_are_refused_untouched(tmp_path: Path, damage:
                   "--store", str(path)],
                  ["leaderboard", "--store", str(path)]):
         code = main(argv)
-        out, err = capsys.readouterr()
+        err = capsys.readouterr().err
         assert code == 2, (argv[0], err)
         assert err.count("\n") == 1 and "Traceback" not in err and str(path) in err
     assert _digest(path) == before

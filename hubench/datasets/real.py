@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 

@@ -420,7 +420,7 @@ def compare(
                 "re-write the baseline with --write if intended)"
             )
         before, after = str(row["status"]), str(now["status"])
-        if before in SCORED and after not in SCORED or (before, after) == ("ok", "degenerate"):
+        if (before in SCORED and after not in SCORED) or (before, after) == ("ok", "degenerate"):
             reason = str(now.get("reason") or "").strip().split("\n")[0][:120]
             what = "cell collapsed" if after == "degenerate" else "cell failed"
             report.regressions.append(found("status", before, after, None, f"{what}: {reason}{note}"))

@@ -295,8 +295,11 @@ class WorkerPool:
                 wake.append(time.monotonic() + MEMORY_POLL_S)
             wait_for = max(0.0, min(wake) - time.monotonic()) if wake else 0.0
             handles: list[Any] = [w.conn for w in active] + [w.process.sentinel for w in active]
-            ready = set(wait(handles, timeout=None if wait_for == float("inf") else wait_for)) if handles \
-                else (time.sleep(wait_for) or set())
+            if handles:
+                ready = set(wait(handles, timeout=None if wait_for == float("inf") else wait_for))
+            else:  # only deferred cells: wait for the next try
+                time.sleep(wait_for)
+                ready = set()
             now = time.monotonic()
             for worker in list(active):
                 if worker not in self._workers:

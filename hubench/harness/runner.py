@@ -29,7 +29,13 @@ from hubench.harness.grid import (
     parse_methods,
 )
 from hubench.harness.provenance import provenance
-from hubench.harness.store import DEFAULT_STORE, STATUSES, ResultStore, StoreWriteError, check_store_path
+from hubench.harness.store import (
+    DEFAULT_STORE,
+    STATUSES,
+    ResultStore,
+    StoreWriteError,
+    check_store_path,
+)
 
 DEFAULT_TIMEOUT = 1800.0
 EXIT_STOPPED = 3

@@ -168,7 +168,7 @@ def inspect_store(path: Path) -> int:
                     f"--store: {path} has results schema version {found or 'none'}, this hubench reads "
                     f"{', '.join(map(str, READABLE_SCHEMAS))}; use a new --store path (the old file is left untouched)"
                 )
-            version = int(found)  # type: ignore[arg-type]
+            version = int(str(found))
             if "results" in tables:
                 have = {r[1] for r in conn.execute("PRAGMA table_info(results)")}
                 need = set(COLUMNS if version >= 2 else V1_COLUMNS)
@@ -422,7 +422,7 @@ class ResultStore:
                 if row[name] is None:
                     continue
                 try:
-                    row[name] = json.loads(row[name])
+                    row[name] = json.loads(str(row[name]))
                 except ValueError as exc:
                     raise StoreError(
                         f"--store: {self.path}: row {row['key']} has malformed JSON in column {name!r} "

@@ -29,10 +29,10 @@ from tabulate import tabulate
 from hubench.errors import HubenchError
 from hubench.report.frame import (
     DEFAULT_METRICS,
-    supervised_rows,
     labelled,
     resolve_metrics,
     select,
+    supervised_rows,
     variant_labels,
 )
 from hubench.report.stats import (
