@@ -4,7 +4,8 @@ Run: ``python -m pytest benchmarks/bench_harness.py --benchmark-only``. Each rou
 a batch of ``fcls`` cells on the ``standard`` scenario (quick profile, 50x50 px, 99
 bands) through a warm one-worker pool and writes every row to a fresh store; the
 overhead per cell is ``(batch wall time - sum of fit_seconds) / cells`` and lands in
-``extra_info``. ``fresh scenes``: a new seed per cell (scene generated each time);
+``extra_info``. Each cell is claimed in the store before it runs and stored after, as in
+a run (the claim is one more transaction per cell since the store has claims). ``fresh scenes``: a new seed per cell (scene generated each time);
 ``cached scenes``: one seed, so the worker's scene cache hits.
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from hubench.harness import ResultStore, WorkerPool, expand_grid, parse_methods, provenance
+from hubench.harness import Cell, ResultStore, WorkerPool, expand_grid, parse_methods, provenance
 
 CELLS = 10
 _seeds = itertools.count(1000)
@@ -35,7 +36,11 @@ def _batch(pool: WorkerPool, store: ResultStore, seeds: list[int], repeat: int =
     prov = provenance()
     start = time.perf_counter()
     fit = 0.0
-    for cell, outcome in pool.run(grid.cells * repeat, timeout=60):
+
+    def claim(cell: Cell) -> str:  # what a run does just before each cell (one store transaction)
+        return store.claim(cell.key, lambda status: False)
+
+    for cell, outcome in pool.run(grid.cells * repeat, timeout=60, acquire=claim):
         store.put(cell, outcome, prov)
         assert outcome["status"] == "ok", outcome["reason"]
         fit += outcome["fit_seconds"]

@@ -15,14 +15,11 @@ import numpy as np
 import pandas as pd
 
 from hubench.errors import HubenchError, UnknownNameError, suggest
+from hubench.harness.store import FRAME_COLUMNS
 
 #: Columns of the results frame that are not metrics (``ResultStore.to_frame()``).
-CELL_COLUMNS = (
-    "key", "method", "method_version", "method_params", "profile", "scenario",
-    "scenario_kind", "scenario_params", "snr_db", "seed", "status", "reason", "alignment",
-    "fit_seconds", "peak_mem_mb", "device", "hubench_version", "git_commit",
-    "python_version", "numpy_version", "torch_version", "host", "started_at", "finished_at",
-)  # fmt: skip
+# Every fixed column of a results frame (the store's, costs among them): not a metric.
+CELL_COLUMNS = tuple(FRAME_COLUMNS)
 
 #: Cost columns: measured, never deterministic, summarised over all SNRs.
 COST_METRICS = ("fit_seconds", "peak_mem_mb")
