@@ -76,8 +76,8 @@ def _fit(cell: Any) -> dict[str, Any]:
     from hubench.harness.worker import run_cell
 
     out = run_cell(cell)
-    return {"status": out["status"], "reason": out["reason"], "seconds": out["fit_seconds"],
-            **out["metrics"]}  # fmt: skip
+    return {"status": out.status, "reason": out.reason, "seconds": out.fit_seconds,
+            **out.metrics}  # fmt: skip
 
 
 def ci_cells(method: str) -> list[Any]:

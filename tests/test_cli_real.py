@@ -200,8 +200,8 @@ def test_generic_scene_file_options_as_scenario_overrides(tmp_path: Path) -> Non
     assert cell.scenario_params["path"] == str(path.resolve())
     check_real_scenes(grid.cells)  # loads in the driver without error
     outcome = run_cell(cell)
-    assert outcome["status"] == "ok", outcome["reason"]
-    assert outcome["metrics"]["armse"] < 1e-6
+    assert outcome.status == "ok", outcome.reason
+    assert outcome.metrics["armse"] < 1e-6
 
 
 def test_unknown_scenario_option_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

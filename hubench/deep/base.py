@@ -18,10 +18,11 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from hubench.deep.device import DEVICE_RULE, PeakMemory, resolve_device, resolve_seed, seeded
+from hubench.deep.device import DEVICE_RULE, resolve_device, resolve_seed, seeded
 from hubench.deep.layers import UnmixingNetwork
 from hubench.deep.training import EarlyStopping, ProgressHook, train
 from hubench.errors import ParameterError
+from hubench.memory import PeakMemory
 from hubench.methods.base import Method
 from hubench.params import Choice, Int, Real, Rule
 from hubench.scene import Estimate, Observation
