@@ -41,8 +41,11 @@ from hubench.scene import Estimate, Scene
 
 FAIL_FILE = os.environ.get("HB_FAIL_STARTS_FILE")
 if os.environ.get("HUBENCH_IN_WORKER") and FAIL_FILE and os.path.exists(FAIL_FILE):
-    left = int(open(FAIL_FILE).read() or 0)
-    if left > 0:
+    text = open(FAIL_FILE).read().strip()
+    if text == "always":  # read-only: workers starting at once cannot race on it
+        os._exit(7)
+    left = int(text or 0)
+    if left > 0:  # counted down: used with one worker at a time
         open(FAIL_FILE, "w").write(str(left - 1))
         os._exit(7)  # this worker fails while starting
 
@@ -241,10 +244,10 @@ def test_a_worker_that_fails_to_start_is_retried_and_the_run_goes_on(plugin: Pat
 
 
 def test_when_no_worker_can_start_the_cells_are_crashed_not_bad_input(plugin: Path) -> None:
-    (plugin / "fail_starts").write_text("1000")
+    (plugin / "fail_starts").write_text("always")
     summary = run_grid("t-slow[seconds=0]", ["t-f"], None, [0, 1], profile="ci",
                        store=str(plugin / "r.sqlite"), jobs=2, timeout=60)
-    assert summary.counts["t-slow"]["crashed"] == 2
+    assert summary.counts["t-slow"]["crashed"] == 2, summary.table()
     assert all("no worker could be started" in f["reason"] and "code 7" in f["reason"]
                for f in summary.failures)
     assert summary.exit_code == 1
