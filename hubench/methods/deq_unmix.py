@@ -35,7 +35,7 @@ from hubench.deep.layers import UnmixingNetwork
 from hubench.deep.losses import sad_loss
 from hubench.deq.fixed_point import BACKWARDS, DEQUnmixLayer, SolveInfo
 from hubench.deq.superpixel_prox import slic_superpixels
-from hubench.methods.base import register_method
+from hubench.method import register_method
 from hubench.params import Choice, Int, Real, Rule
 from hubench.scene import Estimate, Observation
 
