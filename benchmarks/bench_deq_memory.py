@@ -7,7 +7,7 @@ fresh Python process (so the allocator's cache and the process's high-water mark
 clean) with one torch thread, and reports:
 
 * ``rss_mb``: peak resident-set growth over the value just before the step, sampled
-  every millisecond by :class:`hubench.deep.device.PeakMemory` (what ``peak_mem_mb``
+  every millisecond by :class:`hubench.memory.PeakMemory` (what ``peak_mem_mb``
   reports in results);
 * ``saved_mb``: bytes autograd holds for the backward pass (distinct storages seen by a
   ``saved_tensors_hooks`` pack hook), a deterministic measure of the graph's size;
@@ -62,7 +62,7 @@ def _layer(backward: str, cap: int):  # -> (layer, A0)
 
 def measure_one(backward: str, cap: int) -> dict[str, float]:
     """One training step in this process: peak RSS growth, saved bytes, seconds."""
-    from hubench.deep.device import PeakMemory
+    from hubench.memory import PeakMemory
 
     torch.set_num_threads(1)
     layer, A0 = _layer(backward, cap)

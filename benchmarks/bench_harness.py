@@ -42,11 +42,11 @@ def _batch(pool: WorkerPool, store: ResultStore, seeds: list[int], repeat: int =
 
     for cell, outcome in pool.run(grid.cells * repeat, timeout=60, acquire=claim):
         store.put(cell, outcome, prov)
-        assert outcome["status"] == "ok", outcome["reason"]
-        fit += outcome["fit_seconds"]
+        assert outcome.status == "ok", outcome.reason
+        fit += outcome.fit_seconds
         if parts is not None:
-            parts["scene"] += outcome["scene_seconds"]
-            parts["score"] += outcome["score_seconds"]
+            parts["scene"] += outcome.scene_seconds or 0.0
+            parts["score"] += outcome.score_seconds or 0.0
     return time.perf_counter() - start, fit
 
 

@@ -17,7 +17,7 @@ Printed (Markdown):
 2. same-seed reproducibility: every CI cell (``random_state = scene seed``, as the
    check runs it) is fitted a second time in a fresh process; the largest absolute
    difference over all metrics (0 means bit-identical results on this CPU);
-3. the ``check_tolerance`` mapping to paste into each method class.
+3. the rows to put into ``leaderboards/ci-tolerances.csv`` (``method,metric,atol,rtol``).
 
 Usage::
 
@@ -76,8 +76,8 @@ def _fit(cell: Any) -> dict[str, Any]:
     from hubench.harness.worker import run_cell
 
     out = run_cell(cell)
-    return {"status": out["status"], "reason": out["reason"], "seconds": out["fit_seconds"],
-            **out["metrics"]}  # fmt: skip
+    return {"status": out.status, "reason": out.reason, "seconds": out.fit_seconds,
+            **out.metrics}  # fmt: skip
 
 
 def ci_cells(method: str) -> list[Any]:
@@ -189,9 +189,9 @@ def main() -> None:
     print()
     print(tabulate(repeat_table(runs, repeats), headers="keys", tablefmt="github",
                    showindex=False, floatfmt=".3g"))  # fmt: skip
-    for method, sub in spread.groupby("method", sort=False):
-        pairs = ", ".join(f'"{r.metric}": ({r.atol!r}, 0.0)' for r in sub.itertuples())
-        print(f"\n{method}: check_tolerance = {{{pairs}}}")
+    print("\nrows for leaderboards/ci-tolerances.csv (method,metric,atol,rtol):")
+    for r in spread.itertuples():
+        print(f"{r.method},{r.metric},{r.atol!r},0.0")
     if len(failed):
         print("\nnot ok:", failed[["method", "scenario", "seed", "state", "reason"]].to_string())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,6 +13,7 @@ from hubench.errors import DataError
 from hubench.harness.check import (
     DETERMINISTIC,
     STOCHASTIC,
+    TOLERANCES_FILE,
     Tolerance,
     baseline_csv,
     baseline_frame,
@@ -20,6 +22,7 @@ from hubench.harness.check import (
     method_tolerance,
     metric_family,
     read_baseline,
+    read_tolerances,
 )
 
 
@@ -178,41 +181,54 @@ def test_method_version_change_is_named() -> None:
 def test_per_metric_tolerance_lookup_by_name_family_star_then_default(monkeypatch) -> None:
     assert metric_family("rmse_em3") == "rmse_em" and metric_family("sad_em12") == "sad_em"
     assert metric_family("armse") == "armse" and metric_family("weak_em_recall") == "weak_em_recall"
-    table = {"rmse_em": (0.1, 0.0), "rmse_em2": (0.2, 0.0), "sre": Tolerance(1.0, 0.0)}
-    assert lookup_tolerance(table, "rmse_em0") == (0.1, 0.0)
-    assert lookup_tolerance(table, "rmse_em2") == (0.2, 0.0)  # exact name beats family
-    assert lookup_tolerance(table, "armse") is None
-    assert lookup_tolerance({**table, "*": (0.5, 0.1)}, "armse") == (0.5, 0.1)
+    rows = {"rmse_em": Tolerance(0.1, 0.0), "rmse_em2": Tolerance(0.2, 0.0), "sre": Tolerance(1.0, 0.0)}
+    assert lookup_tolerance(rows, "rmse_em0") == Tolerance(0.1, 0.0)
+    assert lookup_tolerance(rows, "rmse_em2") == Tolerance(0.2, 0.0)  # exact name beats family
+    assert lookup_tolerance(rows, "armse") is None
+    assert lookup_tolerance({**rows, "*": Tolerance(0.5, 0.1)}, "armse") == Tolerance(0.5, 0.1)
     from hubench.methods import METHODS
 
-    vca = METHODS.get("vca")
+    table = {"vca": rows}
     assert method_tolerance("vca", "armse") == DETERMINISTIC
-    monkeypatch.setattr(vca, "check_tolerance", table, raising=False)
-    assert method_tolerance("vca", "rmse_em4") == Tolerance(0.1, 0.0)
-    assert method_tolerance("vca", "sre") == Tolerance(1.0, 0.0)
-    assert method_tolerance("vca", "armse") == DETERMINISTIC  # unnamed: the class default
-    monkeypatch.setattr(vca, "deterministic", False)
-    assert method_tolerance("vca", "armse") == STOCHASTIC
-    monkeypatch.setattr(vca, "check_tolerance", (0.3, 0.0))
-    assert method_tolerance("vca", "anything") == Tolerance(0.3, 0.0)
+    assert method_tolerance("vca", "rmse_em4", table) == Tolerance(0.1, 0.0)
+    assert method_tolerance("vca", "sre", table) == Tolerance(1.0, 0.0)
+    assert method_tolerance("vca", "armse", table) == DETERMINISTIC  # unnamed: the class default
+    monkeypatch.setattr(METHODS.get("vca"), "deterministic", False)
+    assert method_tolerance("vca", "armse", table) == STOCHASTIC
+    assert method_tolerance("vca", "anything", {"vca": {"*": Tolerance(0.3, 0.0)}}) == Tolerance(0.3, 0.0)
     assert method_tolerance("no-such-method", "armse") == DETERMINISTIC
 
 
-def test_every_check_tolerance_entry_is_well_formed() -> None:
-    """Per-metric tolerances name known metrics (or families, or "*"), non-negative."""
+def test_committed_tolerance_table_is_well_formed_and_covers_the_deep_methods() -> None:
+    """Rows name registered methods and known metrics (or families, or "*"); every
+    stochastic method has rows (its tolerances were measured, not guessed)."""
     from hubench.methods import METHODS
     from hubench.metrics.registry import metric_info
 
-    for name in METHODS:
-        custom = getattr(METHODS.get(name), "check_tolerance", None)
-        if custom is None:
-            continue
-        entries = custom.items() if isinstance(custom, dict) else [("*", custom)]
-        for metric, value in entries:
+    table = read_tolerances(Path(__file__).parents[1] / "leaderboards" / TOLERANCES_FILE)
+    for method, rows in table.items():
+        assert method in METHODS, method
+        for metric in rows:
             if metric != "*":
                 metric_info(metric if not metric.endswith("_em") else metric + "0")
-            atol, rtol = (value.atol, value.rtol) if isinstance(value, Tolerance) else value
-            assert atol >= 0 and rtol >= 0, (name, metric)
+    stochastic = {n for n in METHODS if not getattr(METHODS.get(n), "deterministic", True)}
+    assert stochastic <= set(table), stochastic - set(table)
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("method,metric,atol\nvca,armse,1\n", "header"),
+    ("method,metric,atol,rtol\nvca,armse,abc,0\n", "line 2: atol and rtol must be numbers"),
+    ("method,metric,atol,rtol\nvca,armse,-1,0\n", "line 2: atol and rtol must be finite and >= 0"),
+    ("method,metric,atol,rtol\nvca,armse,nan,0\n", "line 2"),
+    ("method,metric,atol,rtol\nvca,armse,1,0\nvca,armse,2,0\n", "line 3: vca/armse is listed twice"),
+    ("method,metric,atol,rtol\nvca,,1,0\n", "line 2: expected"),
+])  # fmt: skip
+def test_malformed_tolerance_table_is_refused(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=problem):
+        read_tolerances(path)
+    assert read_tolerances(tmp_path / "absent.csv") == {}
 
 
 def test_check_jobs_default_is_the_run_default() -> None:

@@ -312,13 +312,14 @@ def _store_bad_json(tmp: Path) -> None:
 
     from hubench.harness import ResultStore, cell_key
     from hubench.harness.grid import Cell
+    from hubench.harness.outcome import Outcome
     from hubench.harness.provenance import provenance
 
     cell = Cell(key=cell_key("fcls", "1", {}, "standard", {}, 0), method="fcls", method_version="1",
                 method_params={}, task="supervised", scenario="standard", scenario_kind="synthetic",
                 scenario_params={}, snr_db=math.inf, seed=0, profile="ci")
     with ResultStore(tmp / "store.sqlite") as store:
-        store.put(cell, {"status": "ok", "metrics": {"armse": 0.1}}, provenance())
+        store.put(cell, Outcome(metrics={"armse": 0.1}), provenance())
     import sqlite3
 
     conn = sqlite3.connect(tmp / "store.sqlite", isolation_level=None)

@@ -38,7 +38,14 @@ def test_run_rerun_force_and_estimates(plugin: str, capsys: pytest.CaptureFixtur
     assert all(r["peak_mem_mb"] >= 80 and r["device"] == "cpu" for r in mem)
     assert all(r["fit_seconds"] >= 0.05 for r in mem)
     ok = next(r for r in rows if r["method"] == "t-ok")
-    assert ok["metrics"]["armse"] >= 0 and "rmse_em0" in ok["metrics"]
+    # The stored metrics equal an independent in-process fit and scoring of the same cell.
+    from hubench import get_method, make_scene, score
+
+    scene = make_scene("t-tiny", seed=ok["seed"], **ok["scenario_params"])
+    again = score(scene, get_method("t-ok", **ok["method_params"]).fit(scene.observation(supervised=True)))
+    assert ok["metrics"]["armse"] == pytest.approx(again["armse"], rel=1e-12, abs=1e-15)
+    assert ok["metrics"]["rmse_em0"] == pytest.approx(again["rmse_em0"], rel=1e-12, abs=1e-15)
+    assert 0 < ok["metrics"]["armse"] < 0.5  # noisy (10-20 dB) least squares given the truth
     assert ok["hubench_version"] and ok["python_version"] and ok["host"] and ok["finished_at"]
     saved = ResultStore(store).load_estimate(ok["key"])
     assert saved["A"].shape == (36, 3) and np.allclose(saved["A"].sum(axis=1), 1)

@@ -201,7 +201,10 @@ def test_deep_method_estimate_and_info() -> None:
     assert est.E.min() >= 0
     info = est.info
     assert seen == [1, 2, 3, 4] and info["epochs"] == 4 and len(info["loss_history"]) == 4
-    assert info["device"] == "cpu" and info["seed"] == 0 and info["peak_mem_mb"] >= 0
+    assert info["device"] == "cpu" and info["seed"] == 0
+    # A 30-pixel toy network: its fit holds well under 100 MB (the measurement itself is
+    # tested against a known allocation in test_peak_memory_sees_a_large_allocation).
+    assert 0 <= info["peak_mem_mb"] < 100
     assert info["train_seconds"] > 0 and info["wall_seconds"] >= info["train_seconds"]
     assert "progress" not in method.get_params()
 

@@ -12,8 +12,9 @@ import pytest
 from hubench.errors import StoreError
 from hubench.harness import FRAME_COLUMNS, ResultStore, cell_key, check_store_path
 from hubench.harness.grid import Cell
+from hubench.harness.outcome import Outcome
 from hubench.harness.provenance import provenance
-from hubench.harness.worker import PeakMemory
+from hubench.memory import PeakMemory
 
 
 def _cell(seed: int, snr: float = 10.0, scenario: str = "standard") -> Cell:
@@ -25,11 +26,11 @@ def _cell(seed: int, snr: float = 10.0, scenario: str = "standard") -> Cell:
                 scenario_params=sparams, snr_db=snr, seed=seed, profile="ci")
 
 
-def _outcome(armse: float, status: str = "ok") -> dict:
-    return {"status": status, "reason": "" if status == "ok" else "boom",
+def _outcome(armse: float, status: str = "ok") -> Outcome:
+    return Outcome(**{"status": status, "reason": "" if status == "ok" else "boom",  # type: ignore[arg-type]
             "metrics": {"armse": armse, "sad_em10": 0.1, "sad_em2": 0.2} if status == "ok" else {},
             "alignment": (1, 0, 2), "fit_seconds": 0.5, "peak_mem_mb": 3.0, "device": "cpu",
-            "started_at": "t0", "finished_at": "t1"}
+            "started_at": "t0", "finished_at": "t1"})
 
 
 def test_rows_frame_and_replace(tmp_path: Path) -> None:
@@ -86,4 +87,4 @@ def test_peak_memory_sees_a_block_held_during_the_context() -> None:
 
         time.sleep(0.05)
     del block
-    assert 40 <= mem.growth_mb <= 80
+    assert 40 <= mem.peak_mb <= 80

@@ -6,8 +6,9 @@ import anywhere in a module counts: at the top, inside a function or method, und
 part (``hubench.methods.wsnet.model`` -> ``methods``), lowest first::
 
     0  errors
-    1  params, registry, scene, solvers     (rule types, the generic registry, the
-                                             three records, exact solvers: VCA, FCLS)
+    1  params, registry, scene, solvers,    (rule types, the generic registry, the
+       memory                               three records, exact solvers: VCA, FCLS,
+                                            the peak-memory measurement)
     2  method                               (the method contract and its registry)
     3  deep, datasets, metrics              (torch base, scenarios, metric registry)
     4  methods                              (the built-in methods, registered on import)
@@ -56,7 +57,7 @@ ROOT = Path(__file__).resolve().parents[1] / "hubench"
 
 LAYERS: list[tuple[str, ...]] = [
     ("errors",),
-    ("params", "registry", "scene", "solvers"),
+    ("params", "registry", "scene", "solvers", "memory"),
     ("method",),
     ("deep", "datasets", "metrics"),
     ("methods",),

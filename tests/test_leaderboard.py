@@ -264,6 +264,7 @@ METRIC_NAMES = ("armse", "msad", "weak_recall")
 def store_path(tmp_path):
     """A real results store holding the cells of :func:`grid_frame`."""
     from hubench.harness.grid import Cell
+    from hubench.harness.outcome import Outcome
     from hubench.harness.store import ResultStore
 
     path = tmp_path / "results.sqlite"
@@ -277,11 +278,11 @@ def store_path(tmp_path):
                 scenario_params=json.loads(r["scenario_params"]), snr_db=r["snr_db"],
                 seed=r["seed"], profile="quick",
             )  # fmt: skip
-            outcome = {
-                "status": r["status"], "metrics": {m: r[m] for m in METRIC_NAMES},
-                "fit_seconds": r["fit_seconds"], "peak_mem_mb": 1.0, "device": "cpu",
-                "started_at": r["started_at"], "finished_at": r["finished_at"],
-            }  # fmt: skip
+            outcome = Outcome(
+                status=r["status"], metrics={m: r[m] for m in METRIC_NAMES},
+                fit_seconds=r["fit_seconds"], peak_mem_mb=1.0, device="cpu",
+                started_at=r["started_at"], finished_at=r["finished_at"],
+            )  # fmt: skip
             store.put(cell_, outcome, {k: r[k] for k in ("hubench_version", "git_commit", "host")})
     return path, frame
 

@@ -21,6 +21,7 @@ from hubench.errors import StoreError
 from hubench.harness import ResultStore, cell_key, expand_grid, parse_methods, run_grid
 from hubench.harness.degenerate import degeneracy
 from hubench.harness.grid import Cell
+from hubench.harness.outcome import Outcome
 from hubench.harness.provenance import provenance
 from hubench.harness.store import COLUMNS, V1_COLUMNS
 
@@ -34,9 +35,9 @@ def _cell(seed: int = 0, method: str = "fcls", task: str = "supervised") -> Cell
                 profile="ci", threads=1)
 
 
-def _outcome(**metrics: float) -> dict:
-    return {"status": "ok", "reason": "", "metrics": metrics, "alignment": [0, 1], "fit_seconds": 0.1,
-            "peak_mem_mb": 1.0, "device": "cpu", "started_at": "t0", "finished_at": "t1"}
+def _outcome(**metrics: float) -> Outcome:
+    return Outcome(status="ok", reason="", metrics=metrics, alignment=[0, 1], fit_seconds=0.1,
+                   peak_mem_mb=1.0, device="cpu", started_at="t0", finished_at="t1")
 
 
 def _digest(path: Path) -> str:

@@ -28,6 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--baseline", required=True, help="baseline CSV, e.g. leaderboards/ci-baseline.csv"
     )
+    parser.add_argument(
+        "--tolerances", default=None,
+        help="per-method, per-metric tolerance CSV (method,metric,atol,rtol; default: "
+             "ci-tolerances.csv beside the baseline)"
+    )
     parser.add_argument("--methods", default="all",
                         help="only these methods (names or name[k=v]); the baseline is narrowed "
                              "to them (default: all)")  # fmt: skip
@@ -71,7 +76,14 @@ def _write(args: argparse.Namespace, frame: pd.DataFrame, requested: set[str]) -
 
 
 def run(args: argparse.Namespace) -> int:
-    from hubench.harness.check import compare, read_baseline, run_ci
+    from hubench.harness.check import (
+        compare,
+        read_baseline,
+        read_tolerances,
+        run_ci,
+        table_tolerance,
+        tolerances_path,
+    )
 
     if args.jobs < 1:
         raise ParameterError(f"--jobs: needs at least one worker, got {args.jobs}")
@@ -81,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
     requested = {m.name for m in parse_methods(args.methods)}
     baseline = None if args.write else read_baseline(args.baseline)  # fail before running
+    tolerances = read_tolerances(args.tolerances or tolerances_path(args.baseline))
     target = Path(args.baseline)
     if args.write and target.exists() and ("all" not in requested or not target.is_file()):
         read_baseline(target)  # --methods keeps the other rows; a folder cannot be replaced
@@ -92,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
                           progress=args.progress, log=sys.stderr)  # fmt: skip
     if baseline is None:
         return _write(args, frame, requested)
-    report = compare(baseline, frame)
+    report = compare(baseline, frame, tolerance=table_tolerance(tolerances))
     if report.regressions:
         sys.stdout.write(regression_table(report.regressions) + "\n\n")
     sys.stdout.write(summary_line(report, args.baseline) + "\n")

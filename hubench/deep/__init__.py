@@ -9,10 +9,11 @@ the returned Estimate) lives here. See ``docs/deep-methods.md``.
 from __future__ import annotations
 
 from hubench.deep.base import DeepMethod, iterate_batches, to_simplex
-from hubench.deep.device import PeakMemory, resolve_device, resolve_seed, seeded
+from hubench.deep.device import resolve_device, resolve_seed, seeded
 from hubench.deep.layers import LinearDecoder, UnmixingNetwork, pad2d
 from hubench.deep.losses import sad_loss, spectral_angle
 from hubench.deep.training import EarlyStopping, ProgressHook, TrainResult, train
+from hubench.memory import PeakMemory
 
 __all__ = [
     "DeepMethod",

@@ -18,9 +18,10 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from hubench.deep.device import DEVICE_RULE, PeakMemory, resolve_device, resolve_seed, seeded
+from hubench.deep.device import DEVICE_RULE, resolve_device, resolve_seed, seeded
 from hubench.deep.layers import UnmixingNetwork
 from hubench.deep.training import EarlyStopping, ProgressHook, train
+from hubench.memory import PeakMemory
 from hubench.method import Method
 from hubench.params import Choice, Int, Real, Rule
 from hubench.scene import Estimate, Observation

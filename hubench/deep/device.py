@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
-import sys
-import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -107,61 +104,3 @@ def resolve_seed(random_state: int | None) -> int:
     return int(random_state) % (2**63 - 1)
 
 
-def current_rss_bytes() -> int:
-    """Resident set size of this process now (Linux ``/proc``), else the peak so far."""
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return int(peak if sys.platform == "darwin" else peak * 1024)
-
-
-class PeakMemory:
-    """Measure the peak memory a block uses, in MiB.
-
-    On CUDA: ``torch.cuda.max_memory_allocated`` after resetting the peak counter.
-    On CPU: the growth of the resident set size over its value at entry, sampled by a
-    background thread every ``interval`` seconds (plus once at exit). Sampling can
-    miss a spike shorter than ``interval``; the result is a lower bound.
-
-    Examples
-    --------
-    >>> with PeakMemory(torch.device("cpu")) as mem:
-    ...     x = torch.ones(1000, 1000)
-    >>> mem.peak_mb >= 0
-    True
-    """
-
-    def __init__(self, device: torch.device, interval: float = 0.005) -> None:
-        self.device = device
-        self.interval = interval
-        self.peak_mb = 0.0
-        self._baseline = 0
-        self._peak = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._peak = max(self._peak, current_rss_bytes())
-
-    def __enter__(self) -> PeakMemory:
-        if self.device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(self.device)
-            self._baseline = torch.cuda.memory_allocated(self.device)
-        else:
-            self._baseline = self._peak = current_rss_bytes()
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.device.type == "cuda":
-            peak = torch.cuda.max_memory_allocated(self.device)
-        else:
-            self._stop.set()
-            if self._thread is not None:
-                self._thread.join()
-            peak = max(self._peak, current_rss_bytes())
-        self.peak_mb = max(0.0, (peak - self._baseline) / 2**20)

@@ -13,12 +13,13 @@ direction by more than ``atol + rtol * |baseline|``:
 - deterministic methods (class attribute ``deterministic = True``):
   ``atol = rtol = 1e-6`` (:data:`DETERMINISTIC`);
 - stochastic methods (``deterministic = False``): ``atol = 0.02``, ``rtol = 0.1``
-  (:data:`STOCHASTIC`); the deep methods set per-metric ``check_tolerance`` instead,
-  measured with ``benchmarks/ci_spread.py`` (docs/leaderboards.md);
-- a method may set ``check_tolerance = (atol, rtol)`` or a mapping
-  ``{metric: (atol, rtol), "*": (atol, rtol)}`` to override both; a mapping's key may
-  be a metric family (``rmse_em`` covers ``rmse_em0``, ``rmse_em1``...) and a metric
-  it does not name falls back to ``"*"``, then to the method's default above.
+  (:data:`STOCHASTIC`);
+- both are overridden per method and metric by the tolerance table, a CSV beside the
+  baseline (``leaderboards/ci-tolerances.csv``: ``method, metric, atol, rtol``; data,
+  not code, measured for the deep methods with ``benchmarks/ci_spread.py``, see
+  docs/leaderboards.md). A ``metric`` may be a metric family (``rmse_em`` covers
+  ``rmse_em0``, ``rmse_em1``...) or ``*``; a metric a method's rows do not name falls
+  back to its ``*`` row, then to the method's default above.
 
 A metric whose direction is unknown fails on a move either way. A cell ``ok`` in the
 baseline that fails now, a baseline cell missing from the run, or a baseline method
@@ -50,6 +51,7 @@ CI_DEVICE = "cpu"
 # One thread per worker: floating-point sums (torch, BLAS) change with the thread count,
 # so a baseline written on one machine holds on another only with the count pinned.
 CI_THREADS = 1
+TOLERANCES_FILE = "ci-tolerances.csv"
 
 CELL_ID = ("method", "scenario", "snr_db", "seed")
 # Statuses whose metrics are stored and compared: a degenerate (collapsed) estimate is
@@ -79,7 +81,7 @@ def metric_family(metric: str) -> str:
 
 
 def lookup_tolerance(table: Mapping[str, Any], metric: str) -> Any:
-    """The entry of a per-metric ``check_tolerance`` mapping for ``metric``.
+    """The entry of one method's rows of the tolerance table for ``metric``.
 
     Looked up by the exact name, then by its family (``rmse_em3`` -> ``rmse_em``, so one
     entry covers every endmember), then ``"*"``; None when none of them is there (the
@@ -91,22 +93,61 @@ def lookup_tolerance(table: Mapping[str, Any], metric: str) -> Any:
     return None
 
 
-def method_tolerance(method: str, metric: str) -> Tolerance:
-    """Tolerance of one method's metric from its class (see the module docstring)."""
+def tolerances_path(baseline: str | Path) -> Path:
+    """The tolerance table that goes with a baseline: ``ci-tolerances.csv`` beside it."""
+    return Path(baseline).with_name(TOLERANCES_FILE)
+
+
+def read_tolerances(path: str | Path) -> dict[str, dict[str, Tolerance]]:
+    """``{method: {metric or family or '*': Tolerance}}`` from a tolerance CSV.
+
+    A missing file is an empty table (every method gets its default); a malformed one
+    is a :class:`DataError` naming the file, line and problem.
+    """
+    target = Path(path)
+    if not target.is_file():
+        return {}
+    table: dict[str, dict[str, Tolerance]] = {}
+    try:
+        lines = target.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"tolerances {target}: cannot read it ({exc})") from None
+    if not lines or [c.strip() for c in lines[0].split(",")] != ["method", "metric", "atol", "rtol"]:
+        raise DataError(f"tolerances {target}: the header must be 'method,metric,atol,rtol'")
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = [c.strip() for c in line.split(",")]
+        if len(fields) != 4 or not fields[0] or not fields[1]:
+            raise DataError(f"tolerances {target}, line {number}: expected method,metric,atol,rtol")
+        try:
+            atol, rtol = float(fields[2]), float(fields[3])
+        except ValueError:
+            raise DataError(f"tolerances {target}, line {number}: atol and rtol must be numbers") from None
+        if not (math.isfinite(atol) and math.isfinite(rtol) and atol >= 0 and rtol >= 0):
+            raise DataError(f"tolerances {target}, line {number}: atol and rtol must be finite and >= 0")
+        if fields[1] in table.get(fields[0], {}):
+            raise DataError(f"tolerances {target}, line {number}: {fields[0]}/{fields[1]} is listed twice")
+        table.setdefault(fields[0], {})[fields[1]] = Tolerance(atol, rtol)
+    return table
+
+
+def method_tolerance(method: str, metric: str, table: Mapping[str, Mapping[str, Tolerance]] | None = None
+                     ) -> Tolerance:
+    """Tolerance of one method's metric: the table's entry, else the method's default."""
+    entry = lookup_tolerance((table or {}).get(method, {}), metric)
+    if entry is not None:
+        return entry
     from hubench.methods import METHODS
 
     if method not in METHODS:
         return DETERMINISTIC
-    cls = METHODS.get(method)
-    custom: Any = getattr(cls, "check_tolerance", None)
-    if isinstance(custom, Mapping):
-        custom = lookup_tolerance(custom, metric)
-    if isinstance(custom, Tolerance):
-        return custom
-    if custom is not None:
-        atol, rtol = custom
-        return Tolerance(float(atol), float(rtol))
-    return DETERMINISTIC if getattr(cls, "deterministic", True) else STOCHASTIC
+    return DETERMINISTIC if getattr(METHODS.get(method), "deterministic", True) else STOCHASTIC
+
+
+def table_tolerance(table: Mapping[str, Mapping[str, Tolerance]]) -> Callable[[str, str], Tolerance]:
+    """``tolerance(method, metric)`` for :func:`compare` from a tolerance table."""
+    return lambda method, metric: method_tolerance(method, metric, table)
 
 
 def method_availability(method: str) -> tuple[bool | None, str]:

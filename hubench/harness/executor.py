@@ -38,8 +38,9 @@ from typing import Any
 
 from hubench.errors import HubenchError
 from hubench.harness.grid import Cell
+from hubench.harness.outcome import Outcome, now_iso
 from hubench.harness.processes import kill_tree, rss_bytes, tree_pids
-from hubench.harness.worker import THREAD_ENV, now_iso, worker_main
+from hubench.harness.worker import THREAD_ENV, worker_main
 
 STARTUP_TIMEOUT = 300.0
 START_ATTEMPTS = 3
@@ -202,13 +203,11 @@ class WorkerPool:
         else:
             del self._workers[index]
 
-    def _failure(self, worker: _Worker, status: str, reason: str) -> dict[str, Any]:
-        return {"status": status, "reason": reason, "metrics": {}, "alignment": None,
-                "fit_seconds": float("nan"), "peak_mem_mb": float("nan"), "device": "",
-                "started_at": worker.started_at, "finished_at": now_iso()}
+    def _failure(self, worker: _Worker, status: str, reason: str) -> Outcome:
+        return Outcome.failed(status, reason, worker.started_at)
 
     def _poll_busy(self, worker: _Worker, ready: set[Any], now: float, timeout: float | None,
-                   needed: bool) -> dict[str, Any] | None:
+                   needed: bool) -> Outcome | None:
         if worker.conn in ready or worker.process.sentinel in ready:
             try:
                 if worker.conn.poll():
@@ -243,10 +242,11 @@ class WorkerPool:
         estimates_dir: str | None = None,
         on_start: Callable[[Cell], None] | None = None,
         acquire: Callable[[Cell], str] | None = None,
-    ) -> Iterator[tuple[Cell, dict[str, Any]]]:
+    ) -> Iterator[tuple[Cell, Outcome]]:
         """Run ``cells`` over the pool; yield each ``(cell, outcome)`` as soon as it ends.
 
-        ``outcome`` is the dict of :func:`hubench.harness.worker.run_cell`, or for a
+        ``outcome`` is the :class:`~hubench.harness.outcome.Outcome` of
+        :func:`hubench.harness.worker.run_cell`, or for a
         cell whose worker timed out, went over the memory cap or died, a dict with that
         status and reason. ``acquire(cell)``, called just before a cell is sent, answers
         ``"run"``, ``"skip"`` (drop it: the caller accounts for it) or ``"busy"`` (try
@@ -281,9 +281,7 @@ class WorkerPool:
             if more and not self._workers:  # no worker could be started
                 reason = "no worker could be started: " + (self.start_failures[-1] if self.start_failures else "?")
                 for cell in [*pending, *deferred]:
-                    yield cell, {"status": "crashed", "reason": reason, "metrics": {}, "alignment": None,
-                                 "fit_seconds": float("nan"), "peak_mem_mb": float("nan"), "device": "",
-                                 "started_at": now_iso(), "finished_at": now_iso()}
+                    yield cell, Outcome.failed("crashed", reason)
                 return
             active = [w for w in self._workers if w.cell is not None or (not w.ready and more)]
             if not active and not deferred:

@@ -282,9 +282,9 @@ def _execute(todo: list[Cell], store: ResultStore, summary: RunSummary, *, jobs:
                 done += 1
                 running.pop(cell.key, None)
                 summary.ran += 1
-                summary.add(cell, outcome["status"], outcome.get("reason", ""), stored=False)
-                if outcome["status"] != "ok":
-                    bar.write(f"{cell.label}: {outcome['status']}: {_clip(outcome.get('reason', ''), 200)}", file=log)
+                summary.add(cell, outcome.status, outcome.reason, stored=False)
+                if outcome.status != "ok":
+                    bar.write(f"{cell.label}: {outcome.status}: {_clip(outcome.reason, 200)}", file=log)
                 bar.update(1)
     except StoreWriteError as exc:
         summary.stopped = (f"{exc}. Every cell stored before this is kept; free the store or the disk, "

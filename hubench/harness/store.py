@@ -46,6 +46,7 @@ from typing import Any, TypeVar
 
 from hubench.errors import StoreError
 from hubench.harness.grid import Cell, to_json
+from hubench.harness.outcome import Outcome
 
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
@@ -322,19 +323,19 @@ class ResultStore:
                 time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def put(self, cell: Cell, outcome: dict[str, Any], provenance: dict[str, Any]) -> None:
+    def put(self, cell: Cell, outcome: Outcome, provenance: dict[str, Any]) -> None:
         """Store (or replace) the row of ``cell`` and drop its claim, in one transaction."""
         row = {
             "key": cell.key, "method": cell.method, "method_version": cell.method_version,
             "method_params": to_json(cell.method_params), "profile": cell.profile,
             "scenario": cell.scenario, "scenario_kind": cell.scenario_kind,
             "scenario_params": to_json(cell.scenario_params), "snr_db": cell.snr_db,
-            "seed": cell.seed, "status": outcome["status"], "reason": outcome.get("reason", ""),
-            "metrics": strict_metrics(outcome.get("metrics")),
-            "alignment": to_json(outcome.get("alignment")),
-            "fit_seconds": outcome.get("fit_seconds"), "peak_mem_mb": outcome.get("peak_mem_mb"),
-            "device": outcome.get("device", ""), "started_at": outcome.get("started_at"),
-            "finished_at": outcome.get("finished_at"), "task": cell.task, "threads": cell.threads,
+            "seed": cell.seed, "status": outcome.status, "reason": outcome.reason,
+            "metrics": strict_metrics(outcome.metrics),
+            "alignment": to_json(outcome.alignment),
+            "fit_seconds": outcome.fit_seconds, "peak_mem_mb": outcome.peak_mem_mb,
+            "device": outcome.device, "started_at": outcome.started_at,
+            "finished_at": outcome.finished_at, "task": cell.task, "threads": cell.threads,
             "scenario_version": cell.scenario_version, "scene_sha256": cell.scene_sha256,
         }
         row.update({k: provenance.get(k) for k in COLUMNS if k not in row})

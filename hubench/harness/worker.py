@@ -16,66 +16,18 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
-from datetime import datetime, timezone
 from typing import Any
 
 from hubench.harness.degenerate import degeneracy
 from hubench.harness.grid import Cell, canonical, load_plugins, to_json
+from hubench.harness.outcome import Outcome
 from hubench.harness.processes import TOKEN_ENV, kill_tree
+from hubench.memory import PeakMemory
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 _SCENE_CACHE: OrderedDict[tuple[str, str, int], Any] = OrderedDict()
 _SCENE_CACHE_SIZE = 4
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-class PeakMemory:
-    """Peak RSS growth (MB) of this process while active, sampled every ``interval`` s.
-
-    Workers are reused, so ``ru_maxrss`` (a lifetime maximum) cannot give a per-fit
-    peak; a sampling thread reading ``/proc/self/statm`` can (Linux). Elsewhere the
-    lifetime ``ru_maxrss`` growth is used, which is exact only for a fresh worker.
-    """
-
-    def __init__(self, interval: float = 0.005) -> None:
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-        self.base = self.peak = self._rss()
-
-    def _rss(self) -> int:
-        try:
-            with open("/proc/self/statm", "rb") as fh:
-                return int(fh.read().split()[1]) * self._page
-        except OSError:
-            import resource
-
-            return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.peak = max(self.peak, self._rss())
-
-    def __enter__(self) -> PeakMemory:
-        self.base = self.peak = self._rss()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        self.peak = max(self.peak, self._rss())
-
-    @property
-    def growth_mb(self) -> float:
-        return max(0, self.peak - self.base) / 2**20
 
 
 def _scene_for(cell: Cell) -> Any:
@@ -139,19 +91,16 @@ def _save_estimate(path: str, estimate: Any, alignment: Any) -> None:
     os.replace(tmp, path)
 
 
-def run_cell(cell: Cell, estimates_dir: str | None = None) -> dict[str, Any]:
+def run_cell(cell: Cell, estimates_dir: str | None = None) -> Outcome:
     """Run one cell here and return its outcome (status, reason, metrics, costs...).
 
     Besides the stored fields, ``scene_seconds`` and ``score_seconds`` (scene generation
     or cache lookup, and scoring) come back for overhead accounting; they are not stored.
     """
-    out: dict[str, Any] = {"status": "ok", "reason": "", "metrics": {}, "alignment": None,
-                           "fit_seconds": float("nan"), "peak_mem_mb": float("nan"),
-                           "device": "", "started_at": now_iso()}
+    out = Outcome()
 
-    def fail(status: str, reason: str) -> dict[str, Any]:
-        out.update(status=status, reason=reason, finished_at=now_iso())
-        return out
+    def fail(status: str, reason: str) -> Outcome:
+        return out.end(status, reason)
 
     from hubench.methods import METHODS
     from hubench.scene import Estimate
@@ -159,7 +108,7 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> dict[str, Any]:
     tick = time.perf_counter()
     try:
         scene = _scene_for(cell)
-        out["scene_seconds"] = time.perf_counter() - tick
+        out.scene_seconds = time.perf_counter() - tick
         method = METHODS.get(cell.method)(**cell.method_params)
         observation = scene.observation(supervised=cell.task == "supervised")
     except (Exception, SystemExit) as exc:
@@ -170,7 +119,7 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> dict[str, Any]:
             try:
                 estimate = method.fit(observation)
             finally:
-                out["fit_seconds"] = time.perf_counter() - start
+                out.fit_seconds = time.perf_counter() - start
     except MemoryError as exc:
         return fail("error", "out of memory: " + _describe(exc))
     except (Exception, SystemExit) as exc:
@@ -178,28 +127,27 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> dict[str, Any]:
     if not isinstance(estimate, Estimate):
         return fail("invalid", f"fit returned {type(estimate).__name__}, not an Estimate")
     info = estimate.info
-    out["peak_mem_mb"] = float(info["peak_mem_mb"]) if "peak_mem_mb" in info else mem.growth_mb
-    out["device"] = str(info.get("device", "cpu"))
+    out.peak_mem_mb = float(info["peak_mem_mb"]) if "peak_mem_mb" in info else mem.peak_mb
+    out.device = str(info.get("device", "cpu"))
     tick = time.perf_counter()
     try:
         from hubench.metrics import evaluate
 
         evaluation = evaluate(scene, estimate)
-        out["score_seconds"] = time.perf_counter() - tick
-        out["metrics"] = {str(k): float(v) for k, v in evaluation.metrics.items()}
-        out["alignment"] = canonical(evaluation.alignment)
+        out.score_seconds = time.perf_counter() - tick
+        out.metrics = {str(k): float(v) for k, v in evaluation.metrics.items()}
+        out.alignment = canonical(evaluation.alignment)
     except (Exception, SystemExit) as exc:
         return fail("error", "scoring failed: " + _describe(exc))
     collapsed = degeneracy(estimate.A, estimate.E)
     if collapsed is not None:
-        out.update(status="degenerate", reason=collapsed)
+        out.status, out.reason = "degenerate", collapsed
     if estimates_dir is not None:
         try:
-            _save_estimate(os.path.join(estimates_dir, f"{cell.key}.npz"), estimate, out["alignment"])
+            _save_estimate(os.path.join(estimates_dir, f"{cell.key}.npz"), estimate, out.alignment)
         except OSError as exc:
             return fail("error", "saving the estimate failed: " + _describe(exc))
-    out["finished_at"] = now_iso()
-    return out
+    return out.end()
 
 
 def _exit_with(parent: Any) -> None:

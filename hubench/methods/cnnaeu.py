@@ -127,16 +127,6 @@ class CNNAEU(DeepMethod):
     description = "Convolutional autoencoder unmixing on patches (Palsson et al., IEEE TGRS 2021)"
     version = "1"
     deterministic = True
-    # hubench check: atol per metric (family) = max(3 x largest per-scene std, largest range)
-    # over random_state 0..9 on the CI grid, one thread (benchmarks/ci_spread.py,
-    # docs/leaderboards.md); same-seed CPU runs are bit-identical, this covers other machines.
-    check_tolerance: ClassVar[dict[str, tuple[float, float]]] = {
-        "armse": (0.064, 0.0), "msad": (0.083, 0.0), "rmse_em": (0.24, 0.0),
-        "rmse_y": (0.031, 0.0), "sad_em": (0.33, 0.0), "sre": (2.8, 0.0), "weak_ap": (0.12, 0.0),
-        "weak_armse": (0.24, 0.0), "weak_em_recall": (1.5, 0.0), "weak_f1": (0.001, 0.0),
-        "weak_msad": (0.33, 0.0), "weak_precision": (0.001, 0.0), "weak_recall": (0.001, 0.0),
-        "*": (0.02, 0.1),
-    }
     presets: ClassVar[dict[str, dict[str, object]]] = {
         "ci": {"epochs": 2, "n_patches": 2, "batch_size": 2, "patch_size": 8, "kernel_size": 3, "patience": 0},
         "quick": {"epochs": 150, "n_patches": 4, "batch_size": 2, "patch_size": 24, "kernel_size": 3,

@@ -127,16 +127,6 @@ class DAEU(DeepMethod):
     description = "Deep autoencoder unmixing with SAD loss (Palsson et al., IEEE Access 2018)"
     version = "1"
     deterministic = True
-    # hubench check: atol per metric (family) = max(3 x largest per-scene std, largest range)
-    # over random_state 0..9 on the CI grid, one thread (benchmarks/ci_spread.py,
-    # docs/leaderboards.md); same-seed CPU runs are bit-identical, this covers other machines.
-    check_tolerance: ClassVar[dict[str, tuple[float, float]]] = {
-        "armse": (0.19, 0.0), "msad": (0.079, 0.0), "rmse_em": (0.43, 0.0), "rmse_y": (0.061, 0.0),
-        "sad_em": (0.37, 0.0), "sre": (6.1, 0.0), "weak_ap": (0.45, 0.0),
-        "weak_armse": (0.43, 0.0), "weak_em_recall": (1.6, 0.0), "weak_f1": (0.13, 0.0),
-        "weak_msad": (0.37, 0.0), "weak_precision": (0.11, 0.0), "weak_recall": (0.6, 0.0),
-        "*": (0.02, 0.1),
-    }
     presets: ClassVar[dict[str, dict[str, object]]] = {
         "ci": {"epochs": 3, "batch_size": 64, "patience": 0},
         # quick: ~1,200 steps of 256 pixels (per-step overhead dominates on CPU), the

@@ -92,16 +92,6 @@ class DEQUnmix(DeepMethod):
         "gradient step with a superpixel prox, implicit backward (Wang et al. 2026)"
     )
     requires: ClassVar[tuple[str, ...]] = ("torch", "torchdeq", "skimage")
-    # hubench check: atol per metric (family) = max(3 x largest per-scene std, largest range)
-    # over random_state 0..9 on the CI grid, one thread (benchmarks/ci_spread.py,
-    # docs/leaderboards.md); same-seed CPU runs are bit-identical, this covers other machines.
-    check_tolerance: ClassVar[dict[str, tuple[float, float]]] = {
-        "armse": (0.082, 0.0), "msad": (0.096, 0.0), "rmse_em": (0.19, 0.0),
-        "rmse_y": (0.0073, 0.0), "sad_em": (0.47, 0.0), "sre": (7.6, 0.0), "weak_ap": (0.064, 0.0),
-        "weak_armse": (0.19, 0.0), "weak_em_recall": (1.0, 0.0), "weak_f1": (0.042, 0.0),
-        "weak_msad": (0.47, 0.0), "weak_precision": (0.11, 0.0), "weak_recall": (0.083, 0.0),
-        "*": (0.02, 0.1),
-    }
     network_: DEQUnmixNetwork
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "ci": {"epochs": 3, "max_iter": 5, "eval_max_iter": 20, "hidden": 8},

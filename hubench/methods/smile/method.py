@@ -78,16 +78,6 @@ class SMILE(DeepMethod):
     description = "Super-resolution-guided multi-task unmixing (Li et al., arXiv 2025; inferred design)"
     version = "1"
     deterministic = True
-    # hubench check: atol per metric (family) = max(3 x largest per-scene std, largest range)
-    # over random_state 0..9 on the CI grid, one thread (benchmarks/ci_spread.py,
-    # docs/leaderboards.md); same-seed CPU runs are bit-identical, this covers other machines.
-    check_tolerance: ClassVar[dict[str, tuple[float, float]]] = {
-        "armse": (0.046, 0.0), "msad": (0.097, 0.0), "rmse_em": (0.18, 0.0),
-        "rmse_y": (0.0098, 0.0), "sad_em": (0.49, 0.0), "sre": (1.9, 0.0), "weak_ap": (0.25, 0.0),
-        "weak_armse": (0.18, 0.0), "weak_em_recall": (1.6, 0.0), "weak_f1": (0.001, 0.0),
-        "weak_msad": (0.49, 0.0), "weak_precision": (0.001, 0.0), "weak_recall": (0.001, 0.0),
-        "*": (0.02, 0.1),
-    }
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "ci": {"epochs": 2, "n_patches": 2, "batch_size": 2, "patch_size": 8, "hidden": 8, "patience": 0},
         "quick": {"epochs": 200, "n_patches": 2, "batch_size": 2, "patch_size": 24, "hidden": 32,

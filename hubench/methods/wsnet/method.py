@@ -60,16 +60,6 @@ class WSNet(DeepMethod):
     description = "WS-Net: wavelet-fused Mamba + weak-signal attention unmixing (arXiv 2603.09037; inferred design)"
     version = "1"
     deterministic = True
-    # hubench check: atol per metric (family) = max(3 x largest per-scene std, largest range)
-    # over random_state 0..9 on the CI grid, one thread (benchmarks/ci_spread.py,
-    # docs/leaderboards.md); same-seed CPU runs are bit-identical, this covers other machines.
-    check_tolerance: ClassVar[dict[str, tuple[float, float]]] = {
-        "armse": (0.048, 0.0), "msad": (0.097, 0.0), "rmse_em": (0.13, 0.0),
-        "rmse_y": (0.013, 0.0), "sad_em": (0.49, 0.0), "sre": (3.4, 0.0), "weak_ap": (0.049, 0.0),
-        "weak_armse": (0.098, 0.0), "weak_em_recall": (1.6, 0.0), "weak_f1": (0.058, 0.0),
-        "weak_msad": (0.49, 0.0), "weak_precision": (0.036, 0.0), "weak_recall": (0.11, 0.0),
-        "*": (0.02, 0.1),
-    }
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "ci": {"epochs": 2, "batch_size": 256, "width": 8, "d_state": 4, "patch": 8},
         "quick": {"epochs": 5, "batch_size": 128, "width": 16, "d_state": 8, "patch": 8, "patience": 0},
