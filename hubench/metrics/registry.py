@@ -113,7 +113,7 @@ for _entry in _ENTRIES:
 COST_METRICS: tuple[str, ...] = tuple(e[0] for e in _ENTRIES if e[4] == "cost")
 
 # A family name resolves to its per-endmember template: ``rmse``/``rmse_em`` and
-# ``sad``/``sad_em`` (check_tolerance keys and family names, not frame columns).
+# ``sad``/``sad_em`` (names of a family, as in the tolerance table; not frame columns).
 _FAMILIES = {
     "rmse": "rmse_em{k}", "rmse_em": "rmse_em{k}", "sad": "sad_em{k}", "sad_em": "sad_em{k}",
 }  # fmt: skip
