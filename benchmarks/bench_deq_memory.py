@@ -37,8 +37,8 @@ BANDS, P = 100, 3
 
 
 def _layer(backward: str, cap: int):  # -> (layer, A0)
-    from hubench.deq.fixed_point import DEQUnmixLayer
-    from hubench.deq.superpixel_prox import slic_superpixels
+    from hubench.methods.deq_unmix.fixed_point import DEQUnmixLayer
+    from hubench.methods.deq_unmix.superpixel_prox import slic_superpixels
 
     rng = np.random.default_rng(0)
     grid = np.linspace(0.0, 1.0, BANDS)

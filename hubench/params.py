@@ -2,7 +2,7 @@
 
 A method declares one rule per hyperparameter in its class attribute ``param_rules``
 (a mapping from the parameter's name to a rule); a subclass adds to or overrides its
-bases' rules. :meth:`hubench.methods.base.Method.validate_params` checks every value
+bases' rules. :meth:`hubench.method.Method.validate_params` checks every value
 against its rule, in the driver before anything runs and again in ``Method.fit``. A
 rule only reads the value: it never converts it (an int stays an int, so cell keys and
 results do not change).

@@ -7,8 +7,8 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter
 
-from hubench.deq.anderson import anderson
-from hubench.deq.superpixel_prox import (
+from hubench.methods.deq_unmix.anderson import anderson
+from hubench.methods.deq_unmix.superpixel_prox import (
     SuperpixelProx,
     normalised_adjacency,
     project_simplex,

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from hubench.deq.fixed_point import DEQUnmixLayer
 from hubench.errors import ParameterError
+from hubench.methods.deq_unmix.fixed_point import DEQUnmixLayer
 
 H, W, P, B = 6, 6, 3, 8
 

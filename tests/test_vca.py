@@ -8,8 +8,8 @@ from scipy.optimize import linear_sum_assignment
 
 import hubench
 from hubench.errors import ParameterError, ValidationError
-from hubench.methods.vca import estimate_snr, vca
 from hubench.scene import Observation, Scene
+from hubench.solvers.vca import estimate_snr, vca
 
 
 def aligned_msad(E_true: np.ndarray, E_hat: np.ndarray) -> float:

@@ -8,12 +8,6 @@ the returned Estimate) lives here. See ``docs/deep-methods.md``.
 
 from __future__ import annotations
 
-# Import the method registry first. It imports every method module, and the deep ones
-# import ``hubench.deep.base``, which needs ``hubench.methods.base``; loading the
-# registry before this package's own modules keeps that cycle in a working order.
-# Method modules must import from the submodules (``hubench.deep.base``...), not from
-# the package namespace, which is still empty at that point.
-import hubench.methods  # noqa: F401  (import order, see above)
 from hubench.deep.base import DeepMethod, iterate_batches, to_simplex
 from hubench.deep.device import resolve_device, resolve_seed, seeded
 from hubench.deep.layers import LinearDecoder, UnmixingNetwork, pad2d

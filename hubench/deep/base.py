@@ -21,11 +21,11 @@ import torch
 from hubench.deep.device import DEVICE_RULE, resolve_device, resolve_seed, seeded
 from hubench.deep.layers import UnmixingNetwork
 from hubench.deep.training import EarlyStopping, ProgressHook, train
-from hubench.errors import ParameterError
 from hubench.memory import PeakMemory
-from hubench.methods.base import Method
+from hubench.method import Method
 from hubench.params import Choice, Int, Real, Rule
 from hubench.scene import Estimate, Observation
+from hubench.solvers.vca import vca
 
 INITS = ("vca", "random")
 
@@ -141,12 +141,12 @@ class DeepMethod(Method):
         """
         p = observation.n_endmembers
         if self.init == "vca":
-            from hubench.methods import get_method
-
-            estimate = get_method("vca", random_state=seed).fit(observation)
-            if estimate.E is None:  # pragma: no cover - VCA always returns E
-                raise ParameterError("init='vca': VCA returned no endmembers; use init='random'")
-            return np.clip(estimate.E, 0.0, None)
+            # The vertex search with the ``vca`` method's defaults (snr_input=None,
+            # n_restarts=1, endmember_source="projected"): the same endmembers that
+            # ``get_method("vca", random_state=seed).fit(observation).E`` returns,
+            # without the FCLS abundances that the method adds and this would discard.
+            found = vca(observation.Y, p, random_state=seed)
+            return np.clip(found.E, 0.0, None)
         rng = np.random.default_rng(seed)
         E = rng.random((p, observation.n_bands))
         scale = np.linalg.norm(observation.Y, axis=1).mean()

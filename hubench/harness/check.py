@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 
 from hubench.errors import DataError
-from hubench.report.stats import COST_METRICS, metric_columns, metric_direction
+from hubench.harness.store import FRAME_COLUMNS
+from hubench.metrics.registry import COST_METRICS, metric_columns, metric_direction
 
 CI_PROFILE = "ci"
 CI_SCENARIOS = ("standard", "rare", "weak", "no-pure-pixels")
@@ -205,7 +206,7 @@ def run_ci(
 # ---- the baseline file ----------------------------------------------------------------
 def baseline_frame(results: pd.DataFrame) -> pd.DataFrame:
     """The baseline table of a results frame: fixed columns, then the quality metrics."""
-    metrics = sorted(c for c in metric_columns(results) if c not in COST_METRICS)
+    metrics = sorted(c for c in metric_columns(results, FRAME_COLUMNS) if c not in COST_METRICS)
     out = results.loc[:, [*BASELINE_FIXED, *metrics]].copy()
     out.loc[~out["status"].isin(SCORED), metrics] = math.nan
     out = out.dropna(axis=1, how="all")  # metrics no cell has (per-endmember beyond p)

@@ -63,7 +63,7 @@ def _describe(exc: BaseException) -> str:
 def _is_invalid_estimate(exc: BaseException) -> bool:
     """True when ``exc`` is the validation of a returned estimate (NaN/Inf, bad shape)."""
     from hubench.errors import ValidationError
-    from hubench.methods.base import Method
+    from hubench.method import Method
     from hubench.scene import Estimate
 
     if not isinstance(exc, ValidationError):

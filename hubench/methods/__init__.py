@@ -1,8 +1,12 @@
 """The method registry. Importing this package registers every built-in method.
 
+The contract and the registry itself live in :mod:`hubench.method`; this package
+re-exports them and fills the registry.
+
 Every module (or subpackage) in this folder whose name does not start with ``_`` and
-is not ``base`` is imported once, so that its ``@register_method`` decorator runs:
-adding a method is adding one file. A module must import optional packages
+is not ``base`` (a re-export of :mod:`hubench.method` kept for plug-ins) is imported
+once, so that its ``@register_method`` decorator runs: adding a method is adding one
+file. A module must import optional packages
 (``mamba_ssm``...) lazily inside ``fit`` so that it still registers and is listed as
 unavailable with the reason. A module that fails to import at all is recorded in
 ``IMPORT_ERRORS`` and reported by ``hubench list methods``.
@@ -13,7 +17,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from hubench.methods.base import (
+from hubench.method import (
     METHODS,
     PROFILES,
     Method,

@@ -38,7 +38,7 @@ from torch import nn
 from hubench.deep.base import DeepMethod, crop_windows, decoder_param_groups
 from hubench.deep.layers import UnmixingNetwork, pad2d
 from hubench.deep.losses import sad_loss
-from hubench.methods.base import register_method
+from hubench.method import register_method
 from hubench.params import Int, Real, Rule
 from hubench.scene import Observation
 

@@ -33,7 +33,7 @@ from torch import nn
 from hubench.deep.base import DeepMethod, decoder_param_groups
 from hubench.deep.layers import LinearDecoder, UnmixingNetwork
 from hubench.deep.losses import sad_loss
-from hubench.methods.base import register_method
+from hubench.method import register_method
 from hubench.params import Real, Rule
 from hubench.scene import Observation
 

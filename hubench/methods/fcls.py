@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hubench.errors import ValidationError
-from hubench.methods.base import Method, register_method
+from hubench.method import Method, register_method
 from hubench.params import Int, Real, Rule
 from hubench.scene import Estimate, Observation
 from hubench.solvers.simplex_ls import fcls_gram, kkt_residual_gram

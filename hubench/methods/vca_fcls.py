@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from hubench.methods.base import register_method
+from hubench.method import register_method
 from hubench.methods.vca import VCA
 
 

@@ -12,10 +12,20 @@ from hubench.metrics.abundance import armse, rmse_linear, rmse_per_endmember, rm
 from hubench.metrics.alignment import align, aligned_columns, sad_matrix
 from hubench.metrics.endmember import UNRECOVERED_SAD, msad, sad, sad_aligned
 from hubench.metrics.evaluation import Evaluation, evaluate, score
-from hubench.metrics.registry import METRICS, MetricInfo, list_metrics, metric_info
+from hubench.metrics.registry import (
+    COST_METRICS,
+    METRICS,
+    MetricInfo,
+    list_metrics,
+    metric_columns,
+    metric_direction,
+    metric_info,
+    metric_unit,
+)
 from hubench.metrics.weak import average_precision, detection_counts
 
 __all__ = [
+    "COST_METRICS",
     "METRICS",
     "UNRECOVERED_SAD",
     "Evaluation",
@@ -27,7 +37,10 @@ __all__ = [
     "detection_counts",
     "evaluate",
     "list_metrics",
+    "metric_columns",
+    "metric_direction",
     "metric_info",
+    "metric_unit",
     "msad",
     "rmse_linear",
     "rmse_per_endmember",

@@ -4,13 +4,21 @@ Per-endmember metrics are registered once as a template (``rmse_em{k}``, ``sad_e
 :func:`metric_info` resolves a concrete name such as ``sad_em2`` to its template. The
 cost entries are measured by the harness, not by :func:`hubench.metrics.evaluate`, and
 are listed here so that ``hubench list metrics`` and the leaderboards know them.
+
+This module is the single source of a metric's direction and unit: the harness (the
+regression check) and the reports read them through :func:`metric_direction`,
+:func:`metric_unit`, :data:`COST_METRICS` and :func:`metric_columns`, which live here
+(below both) rather than in ``hubench.report``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from hubench.errors import HubenchError
 from hubench.registry import Registry
 
 BETTER = ("lower", "higher")
@@ -100,3 +108,65 @@ _ENTRIES = [
 
 for _entry in _ENTRIES:
     register_metric(*_entry)
+
+#: Cost columns: measured by the harness, never deterministic (group ``cost``).
+COST_METRICS: tuple[str, ...] = tuple(e[0] for e in _ENTRIES if e[4] == "cost")
+
+# A family name resolves to its per-endmember template: ``rmse``/``rmse_em`` and
+# ``sad``/``sad_em`` (names of a family, as in the tolerance table; not frame columns).
+_FAMILIES = {
+    "rmse": "rmse_em{k}", "rmse_em": "rmse_em{k}", "sad": "sad_em{k}", "sad_em": "sad_em{k}",
+}  # fmt: skip
+
+
+def _family_candidates(name: str) -> list[str]:
+    """``rmse_em3`` -> ``["rmse_em3", "rmse_em", "rmse"]``: the name, then its family."""
+    out = [name]
+    for pattern in (r"\d+$", r"_em\d+$"):
+        stripped = re.sub(pattern, "", name)
+        if stripped and stripped not in out:
+            out.append(stripped)
+    return out
+
+
+def metric_direction(name: str) -> str | None:
+    """``"lower"`` or ``"higher"`` (which is better) for a metric column, or None if unknown.
+
+    ``name`` is resolved by :func:`metric_info` (``sad_em3`` -> ``sad_em{k}``); failing
+    that, its family (the name without a trailing number or ``_em<k>``: ``armse2`` ->
+    ``armse``; ``rmse``/``rmse_em``/``sad``/``sad_em`` -> their per-endmember template)
+    is looked up in the registry.
+    """
+    try:
+        return metric_info(name).better
+    except HubenchError:
+        pass
+    for candidate in _family_candidates(name):
+        key = _FAMILIES.get(candidate, candidate)
+        if "{" not in candidate and key in METRICS:  # a template is no family name
+            return METRICS.get(key).better
+    return None
+
+
+def metric_unit(name: str) -> str:
+    """The unit of a metric (``"rad"``, ``"s"``...) as :func:`metric_info` resolves it,
+    or ``""`` if unknown."""
+    try:
+        return metric_info(name).unit
+    except HubenchError:
+        return ""
+
+
+def metric_columns(frame: Any, fixed_columns: Iterable[str]) -> list[str]:
+    """Numeric metric columns of a results frame (a ``pandas.DataFrame``), in frame order.
+
+    ``fixed_columns`` are the frame's non-metric columns (the store's
+    ``hubench.harness.store.FRAME_COLUMNS``, cost columns among them), left out.
+    """
+    import pandas as pd
+
+    fixed = set(fixed_columns)
+    return [
+        c for c in frame.columns
+        if c not in fixed and pd.api.types.is_numeric_dtype(frame[c])
+    ]  # fmt: skip

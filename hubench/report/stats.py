@@ -1,79 +1,38 @@
 """Small statistics shared by the leaderboard and the regression check.
 
-Metric directions come from the metric registry
-(``hubench.metrics.registry.metric_info(name).better`` in ``{"lower", "higher"}``, which
-also resolves per-endmember columns such as ``sad_em3``). A fallback table
-covers the names of docs/design.md when the registry does not know a name.
+A metric's direction and unit come from the metric registry alone
+(:mod:`hubench.metrics.registry`: :func:`metric_direction`, :func:`metric_unit`,
+:data:`COST_METRICS`, which also resolve per-endmember columns such as ``sad_em3`` and
+family names such as ``rmse_em``); they are re-exported here under their old names.
 """
 
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
 
-from hubench.errors import HubenchError, UnknownNameError, suggest
+from hubench.errors import UnknownNameError, suggest
 from hubench.harness.store import FRAME_COLUMNS
+from hubench.metrics.registry import COST_METRICS, metric_direction, metric_unit
+from hubench.metrics.registry import metric_columns as _metric_columns
 
 #: Columns of the results frame that are not metrics (``ResultStore.to_frame()``).
 # Every fixed column of a results frame (the store's, costs among them): not a metric.
 CELL_COLUMNS = tuple(FRAME_COLUMNS)
 
-#: Cost columns: measured, never deterministic, summarised over all SNRs.
-COST_METRICS = ("fit_seconds", "peak_mem_mb")
-
-_FALLBACK_BETTER = {
-    "armse": "lower", "msad": "lower", "sre": "higher", "rmse_y": "lower",
-    "weak_recall": "higher", "weak_precision": "higher", "weak_f1": "higher",
-    "weak_ap": "higher", "weak_em_recall": "higher", "weak_armse": "lower",
-    "weak_msad": "lower", "rmse": "lower", "sad": "lower", "rmse_em": "lower",
-    "sad_em": "lower", "fit_seconds": "lower", "peak_mem_mb": "lower",
-}  # fmt: skip
-
-
-def _candidates(name: str) -> list[str]:
-    """``rmse_em3`` -> ``["rmse_em3", "rmse_em", "rmse"]``: the name, then its family."""
-    out = [name]
-    for pattern in (r"\d+$", r"_em\d+$"):
-        stripped = re.sub(pattern, "", name)
-        if stripped and stripped not in out:
-            out.append(stripped)
-    return out
-
-
-def _registry_direction(name: str) -> str | None:
-    try:
-        from hubench.metrics.registry import metric_info
-    except ImportError:  # the metric registry is optional for reading a results frame
-        return None
-    try:
-        better = metric_info(name).better
-    except HubenchError:
-        return None
-    return str(better) if better in ("lower", "higher") else None
-
-
-def metric_unit(name: str) -> str:
-    """The unit of a metric from the registry (``"rad"``, ``"s"``...), or ``""`` if unknown."""
-    try:
-        from hubench.metrics.registry import metric_info
-
-        return str(metric_info(name).unit)
-    except (ImportError, HubenchError):
-        return ""
-
-
-def metric_direction(name: str) -> str | None:
-    """``"lower"`` or ``"higher"`` (which is better) for a metric column, or None if unknown."""
-    found = _registry_direction(name)
-    if found is not None:
-        return found
-    for candidate in _candidates(name):
-        if candidate in _FALLBACK_BETTER:
-            return _FALLBACK_BETTER[candidate]
-    return None
+__all__ = [
+    "CELL_COLUMNS",
+    "COST_METRICS",
+    "best_mask",
+    "column_ranks",
+    "mean_std",
+    "metric_columns",
+    "metric_direction",
+    "metric_unit",
+    "require_direction",
+]
 
 
 def require_direction(name: str, known: list[str]) -> str:
@@ -89,10 +48,7 @@ def require_direction(name: str, known: list[str]) -> str:
 
 def metric_columns(frame: pd.DataFrame) -> list[str]:
     """Numeric metric columns of a results frame, in frame order (cost columns excluded)."""
-    return [
-        c for c in frame.columns
-        if c not in CELL_COLUMNS and pd.api.types.is_numeric_dtype(frame[c])
-    ]  # fmt: skip
+    return _metric_columns(frame, CELL_COLUMNS)
 
 
 def mean_std(values: pd.Series) -> tuple[float, float, int]:

@@ -37,7 +37,7 @@ from hubench.deep.base import DeepMethod, crop_windows
 from hubench.deep.layers import UnmixingNetwork
 from hubench.deep.losses import sad_loss
 from hubench.errors import ParameterError
-from hubench.methods.base import register_method
+from hubench.method import register_method
 from hubench.methods.smile.degradation import KERNELS, Degradation, pad_to_multiple
 from hubench.methods.smile.network import SmileNetwork
 from hubench.params import Choice, Int, Real, Rule

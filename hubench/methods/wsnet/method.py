@@ -19,7 +19,7 @@ import torch
 from hubench.deep.base import DeepMethod
 from hubench.deep.layers import UnmixingNetwork
 from hubench.errors import ParameterError
-from hubench.methods.base import register_method
+from hubench.method import register_method
 from hubench.methods.wsnet.model import WSNetwork
 from hubench.methods.wsnet.wavelet import DISCRETE_WAVELETS, MODES
 from hubench.params import Bool, Choice, Int, Real, Rule

@@ -1,10 +1,10 @@
 """DEQ-Unmix: deep-equilibrium unmixing (Wang, Gao, Zhu, Chen; arXiv 2604.11279, 2026).
 
 The abundances are the fixed point ``A* = prox(A* - eta * G_theta(A*, Y, M))`` of a
-learned proximal-gradient step (:mod:`hubench.deq.fixed_point`): ``G_theta`` is a
+learned proximal-gradient step (:mod:`hubench.methods.deq_unmix.fixed_point`): ``G_theta`` is a
 small convolutional network correcting the data-term gradient
-(:mod:`hubench.deq.gradient_net`), ``prox`` a superpixel-guided smoothing followed by
-the simplex projection (:mod:`hubench.deq.superpixel_prox`). The forward pass solves
+(:mod:`hubench.methods.deq_unmix.gradient_net`), ``prox`` a superpixel-guided smoothing followed by
+the simplex projection (:mod:`hubench.methods.deq_unmix.superpixel_prox`). The forward pass solves
 for the fixed point by Anderson acceleration (memory 5, regularisation 0.1), the
 backward pass by implicit differentiation (torchdeq), so training memory does not grow
 with the iteration cap. Endmembers ``M`` are learnable, initialised by VCA and kept
@@ -33,9 +33,9 @@ import torch
 from hubench.deep.base import DeepMethod
 from hubench.deep.layers import UnmixingNetwork
 from hubench.deep.losses import sad_loss
-from hubench.deq.fixed_point import BACKWARDS, DEQUnmixLayer, SolveInfo
-from hubench.deq.superpixel_prox import slic_superpixels
-from hubench.methods.base import register_method
+from hubench.method import register_method
+from hubench.methods.deq_unmix.fixed_point import BACKWARDS, DEQUnmixLayer, SolveInfo
+from hubench.methods.deq_unmix.superpixel_prox import slic_superpixels
 from hubench.params import Choice, Int, Real, Rule
 from hubench.scene import Estimate, Observation
 

@@ -1,6 +1,6 @@
 """The DEQ-Unmix equilibrium layer: ``A* = prox(A* - eta * G_theta(A*, Y, M))``.
 
-Forward: Anderson acceleration (:mod:`hubench.deq.anderson`) from ``A_0`` to a relative
+Forward: Anderson acceleration (:mod:`hubench.methods.deq_unmix.anderson`) from ``A_0`` to a relative
 residual ``|f(A) - A| / |f(A)| <= tol`` or ``max_iter`` evaluations, without autograd.
 Backward, ``"implicit"``: torchdeq's implicit-function-theorem gradient
 (:class:`torchdeq.core.DEQIndexing` with ``ift=True``): one differentiable application
@@ -22,10 +22,10 @@ import torch
 from torch import nn
 from torchdeq.core import DEQIndexing
 
-from hubench.deq.anderson import SOLVER_NAME, anderson, residual_norms
-from hubench.deq.gradient_net import GradientNet
-from hubench.deq.superpixel_prox import SuperpixelProx
 from hubench.errors import ParameterError
+from hubench.methods.deq_unmix.anderson import SOLVER_NAME, anderson, residual_norms
+from hubench.methods.deq_unmix.gradient_net import GradientNet
+from hubench.methods.deq_unmix.superpixel_prox import SuperpixelProx
 
 BACKWARDS = ("implicit", "unrolled")
 ENDMEMBER_FLOOR = 1e-5
@@ -55,7 +55,7 @@ class DEQUnmixLayer(nn.Module):
     M0 : Tensor, shape (p, n_bands)
         Initial endmembers (VCA); become the parameter ``M``.
     labels : ndarray of int, shape (n_pixels,)
-        Superpixel labels (see :func:`hubench.deq.superpixel_prox.slic_superpixels`).
+        Superpixel labels (see :func:`hubench.methods.deq_unmix.superpixel_prox.slic_superpixels`).
     image_shape : (H, W)
     eta : float
         Step size of the unrolled proximal-gradient iteration.
