@@ -271,3 +271,16 @@ def test_file_scene_is_keyed_on_content_not_on_path(tmp_path: Path) -> None:
     second = run_grid("fcls", ["file"], None, [0], profile="ci", store=str(store), scene_file=str(first))
     assert second.ran == 1 and second.skipped_stored == 0  # not served from the stale cell
     assert len(ResultStore(store, readonly=True).rows()) == 2
+
+
+def test_reusing_cells_of_another_version_or_commit_is_reported(tmp_path: Path) -> None:
+    store = tmp_path / "r.sqlite"
+    first = run_grid("vca", ["standard"], None, [0, 1], profile="ci", store=str(store), jobs=1, threads=1)
+    assert first.ran == 2 and not first.reused_other_version
+    with sqlite3.connect(store) as conn:
+        conn.execute("UPDATE results SET hubench_version = '0.0.9', git_commit = 'abc123' WHERE seed = 0")
+    again = run_grid("vca", ["standard"], None, [0, 1], profile="ci", store=str(store), jobs=1, threads=1)
+    assert again.ran == 0 and again.skipped_stored == 2
+    assert dict(again.reused_other_version) == {"hubench 0.0.9 at abc123": 1}
+    assert "reused stored cells made by another hubench version or commit (1 by hubench 0.0.9 at abc123)" \
+        in again.table()
