@@ -43,6 +43,7 @@ from hubench.report.stats import (
     metric_unit,
     require_direction,
 )
+from hubench.report.text import format_mean_std, snr_text
 
 CSV_COLUMNS = ("scenario", "method", "snr_db", "metric", "mean", "std", "n")
 
@@ -69,31 +70,6 @@ def summarize(frame: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.D
             mean, std, n = mean_std(ok[metric])
             rows.append((scenario, method, snr, metric, mean, std, n))
     return pd.DataFrame(rows, columns=list(CSV_COLUMNS))
-
-
-def _decimals(mean: float) -> int | None:
-    """Decimals that show three significant digits; None means use scientific notation."""
-    mag = abs(mean)
-    if mag == 0:
-        return 0
-    if mag < 1e-4 or mag >= 1e5:
-        return None
-    return int(min(6, max(0, 2 - math.floor(math.log10(mag)))))
-
-
-def format_mean_std(mean: float, std: float, n: int) -> str:
-    """``"0.0512 ± 0.0031"``; the std is dropped for a single value; ``"n/a"`` for none."""
-    if n == 0 or not np.isfinite(mean):
-        return "n/a"
-    d = _decimals(mean)
-    text = f"{mean:.2e}" if d is None else f"{mean:.{d}f}"
-    if n > 1 and np.isfinite(std):
-        text += f" ± {std:.2e}" if d is None else f" ± {std:.{d}f}"
-    return text
-
-
-def _snr_text(snr: float) -> str:
-    return "noiseless" if np.isinf(snr) else f"{snr:g} dB"
 
 
 def _snr_order(values: Any) -> list[float]:
@@ -125,7 +101,7 @@ def scenario_table(frame: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
             if cost or math.isnan(snr):
                 sub, label = ok, metric
             else:
-                sub, label = ok[ok["snr_db"] == snr], f"{metric} @ {_snr_text(snr)}"
+                sub, label = ok[ok["snr_db"] == snr], f"{metric} @ {snr_text(snr)}"
             stats = {m: mean_std(sub.loc[sub["method_label"] == m, metric]) for m in methods}
             means = pd.Series({m: s[0] for m, s in stats.items()}, dtype=float)
             if not np.isfinite(means.to_numpy()).any():
@@ -171,7 +147,7 @@ def _distinct(frame: pd.DataFrame, column: str) -> str:
 def provenance(frame: pd.DataFrame) -> list[tuple[str, str]]:
     """(setting, value) pairs describing what produced ``frame``."""
     seeds = sorted({int(s) for s in frame["seed"].dropna()})
-    snrs = [_snr_text(s) for s in _snr_order(frame["snr_db"]) if not math.isnan(s)]
+    snrs = [snr_text(s) for s in _snr_order(frame["snr_db"]) if not math.isnan(s)]
     failed = int((~frame["status"].isin(["ok", "degenerate"])).sum())
     degenerate = int((frame["status"] == "degenerate").sum())
     start = frame["started_at"].dropna().astype(str)
@@ -261,7 +237,7 @@ def render_markdown(
         if len(failures):
             out.write("\nCells not ok:\n\n")
             for _, row in failures.sort_values(["method_label", "snr_db", "seed"]).iterrows():
-                snr = "" if pd.isna(row["snr_db"]) else f" at {_snr_text(float(row['snr_db']))}"
+                snr = "" if pd.isna(row["snr_db"]) else f" at {snr_text(float(row['snr_db']))}"
                 reason = str(row["reason"] or "").splitlines()[0][:160] if row["reason"] else ""
                 out.write(
                     f"- {row['method_label']}, seed {row['seed']}{snr}: {row['status']} {reason}\n"

@@ -25,12 +25,9 @@ from tabulate import tabulate
 
 from hubench.report.significance import ALPHA, average_rank_table, mean_ci, worse_than_best
 from hubench.report.stats import COST_METRICS, metric_direction
+from hubench.report.text import format_mean_std, snr_text
 
 MARKER = "\u2020"  # dagger
-
-
-def _snr_label(snr: float) -> str:
-    return "noiseless" if math.isinf(snr) else f"{snr:g} dB"
 
 
 def column_cells(
@@ -52,7 +49,7 @@ def column_cells(
             if math.isnan(snr):
                 out[metric] = (metric, ok[ok["snr_db"].isna()])
             else:
-                out[f"{metric} @ {_snr_label(snr)}"] = (metric, ok[ok["snr_db"] == snr])
+                out[f"{metric} @ {snr_text(snr)}"] = (metric, ok[ok["snr_db"] == snr])
     return out
 
 
@@ -71,8 +68,6 @@ def with_statistics(
     metrics : sequence of str
         The metrics the table was made with.
     """
-    from hubench.report.leaderboard import format_mean_std
-
     quality = [m for m in metrics if m not in COST_METRICS]
     directions = {m: d for m in quality if (d := metric_direction(m)) is not None}
     worse = worse_than_best(frame, quality, directions)
