@@ -161,22 +161,21 @@ def test_average_rank_skips_missing_scenarios() -> None:
 
 
 def test_leaderboard_table_with_ci_and_markers() -> None:
+    from hubench.report.board import build_labelled
     from hubench.report.frame import labelled
-    from hubench.report.leaderboard import scenario_table
-    from hubench.report.stats_table import (
-        MARKER,
-        average_rank_markdown,
-        parse_rank,
-        with_statistics,
-    )
+    from hubench.report.render_md import MARKER, average_rank_frame, scenario_frame
 
     frame = _frame().assign(
         method=lambda f: f["method_label"], scenario="standard", method_version="1",
         method_params="{}", scenario_params="{}",
     )  # fmt: skip
-    lab = labelled(frame.drop(columns="method_label"))
-    plain = scenario_table(lab, ["armse"])
-    table = with_statistics(plain, lab, ["armse"])
+    # a second scenario where 'bad' is best and 'good' second ('close' did not run)
+    weak = frame[frame.method != "close"].assign(scenario="weak")
+    weak.loc[weak.method == "good", "armse"] += 1.0
+    both = pd.concat([frame, weak], ignore_index=True).drop(columns="method_label")
+    board = build_labelled(labelled(both), ["armse"])
+    plain = scenario_frame(board, "standard")
+    table = scenario_frame(board, "standard", statistics=True)
     assert list(table.columns) == list(plain.columns)
     cells = dict(zip(table["method"], table["armse @ 10 dB"], strict=True))
     assert cells["good"].startswith("**") and MARKER not in cells["good"]
@@ -188,25 +187,23 @@ def test_leaderboard_table_with_ci_and_markers() -> None:
     mean_text, _, rest = cells["bad"].partition(" ± ")
     assert float(mean_text) == pytest.approx(values.mean(), abs=5e-4)
     assert float(rest.split()[0]) == pytest.approx((high - low) / 2, abs=5e-5)
-    ranks = {
-        "standard": parse_rank(table["rank"], table["method"]),
-        "weak": pd.Series({"good": 2.0, "bad": 1.0}),
-    }
-    text = average_rank_markdown(ranks)
-    rows = {ln.split("|")[1].strip(): ln for ln in text.splitlines()[2:]}
-    # standard ranks: good 1.33, close 1.67, bad 3; weak: bad 1, good 2
-    assert list(rows) == ["good", "close", "bad"]  # sorted by average rank (ties by name)
-    assert [c.strip() for c in rows["good"].strip("|").split("|")] == [
-        "good",
-        "1.33",
-        "2.00",
-        "1.67",
-        "2",
-    ]
-    assert [c.strip() for c in rows["close"].strip("|").split("|")] == [
-        "close",
-        "1.67",
-        "",
-        "1.67",
-        "1",
-    ]
+    # the board holds the numbers themselves: the interval, the test, the ranks
+    row = board.cells[
+        (board.cells.scenario == "standard") & (board.cells.method == "bad")
+        & (board.cells.snr_db == 10.0)
+    ].iloc[0]  # fmt: skip
+    assert row["ci_low"] == pytest.approx(low, rel=1e-12)
+    assert row["ci_high"] == pytest.approx(high, rel=1e-12)
+    assert row["worse"] and row["pvalue"] == pytest.approx(2 / 2**9)
+    ranks = board.methods.set_index(["scenario", "method"])["rank"]
+    # standard: good 4/3, close 5/3, bad 3; weak: bad 1, good 2
+    assert ranks[("standard", "good")] == pytest.approx(4 / 3, rel=1e-15)
+    avg = board.average_rank.set_index("method")
+    assert avg.loc["good", "rank"] == (ranks[("standard", "good")] + 2.0) / 2  # unrounded ranks
+    assert list(avg["scenarios"]) == [1, 2, 2]
+    text = average_rank_frame(board)
+    # good and close tie at 5/3 (to the last bit or not): ties are ordered by name
+    assert list(text["method"]) == ["close", "good", "bad"]
+    assert list(text.columns) == ["method", "standard", "weak", "avg rank", "scenarios"]
+    assert list(text.iloc[1]) == ["good", "1.33", "2.00", "1.67", "2"]
+    assert list(text.iloc[0]) == ["close", "1.67", "", "1.67", "1"]

@@ -28,6 +28,7 @@ from hubench.errors import (
     UnknownNameError,
     suggest,
 )
+from hubench.report.text import snr_text
 from hubench.scene import Scene
 
 if TYPE_CHECKING:
@@ -73,13 +74,6 @@ class SceneResults:
     def title(self) -> str:
         """``"weak, 20 dB, seed 0"``: names the scene in figure titles."""
         return f"{self.scenario}, {snr_text(self.snr_db)}, seed {self.seed}"
-
-
-def snr_text(snr: float) -> str:
-    """``"20 dB"``, ``"noiseless"`` for inf, ``"real noise"`` for NaN (real scenes)."""
-    if math.isnan(snr):
-        return "real noise"
-    return "noiseless" if math.isinf(snr) else f"{snr:g} dB"
 
 
 def same_snr(snrs: np.ndarray, snr: float) -> np.ndarray:

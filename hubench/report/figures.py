@@ -35,6 +35,7 @@ from hubench.report.fig_data import (
 from hubench.report.fig_maps import abundance_grid, endmember_spectra
 from hubench.report.fig_style import save, slug
 from hubench.report.frame import labelled
+from hubench.report.text import snr_text
 
 KINDS = ("abundances", "spectra", "metrics-vs-snr", "weak-pr")
 
@@ -52,9 +53,8 @@ class PlotResult:
 
 
 def _snr_tag(snr: float) -> str:
-    if math.isnan(snr):
-        return "real"
-    return "noiseless" if math.isinf(snr) else f"{snr:g}dB"
+    """The SNR in a file name: ``10dB``, ``noiseless``, ``real`` (a real scene)."""
+    return "real" if math.isnan(snr) else snr_text(snr).replace(" ", "")
 
 
 def load_frame(store_path: str | Path) -> tuple[pd.DataFrame, Path]:

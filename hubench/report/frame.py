@@ -97,8 +97,11 @@ def supervised_rows(frame: pd.DataFrame) -> pd.Series:
     """Rows made by a method given the true endmembers: the row's stored ``task``, or
     for rows without one (stores written before it was recorded) the registry's."""
     task = frame["task"] if "task" in frame.columns else pd.Series(None, index=frame.index, dtype=object)
-    known = task.notna()
-    return (task == "supervised") | (~known & frame["method"].map(is_supervised))
+    unknown = task.isna()
+    given = task == "supervised"
+    if not unknown.any():  # every row says: no need to import the method registry (torch)
+        return given
+    return given | (unknown & frame["method"].map(is_supervised))
 
 
 def is_supervised(name: str) -> bool:

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from hubench.errors import ParameterError
 
@@ -114,6 +113,8 @@ def paired_wilcoxon(x: Any, y: Any) -> tuple[float, float]:
         raise ParameterError("x, y: hold NaN/Inf; keep only the pairs where both finished")
     if not np.any(a - b != 0):
         return 0.0, 1.0
+    from scipy import stats  # a second or so to import: only when a test is made
+
     result = stats.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided")
     return float(result.statistic), float(result.pvalue)
 

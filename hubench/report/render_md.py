@@ -1,0 +1,253 @@
+"""The Markdown leaderboard: a :class:`~hubench.report.board.Leaderboard` written as
+GitHub tables (tabulate). Formats only: every number, flag and order comes from the
+board, every SNR and statistic is written by :mod:`hubench.report.text`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping
+
+import pandas as pd
+from tabulate import tabulate
+
+from hubench.errors import ParameterError
+from hubench.report.board import Leaderboard, Provenance
+from hubench.report.significance import ALPHA
+from hubench.report.text import format_mean_std, rank_text, snr_text
+
+MARKER = "\u2020"  # dagger: significantly worse than the best
+SUPERVISED = " (given E)"
+
+NOTE = (
+    "With statistics (the default of `hubench leaderboard`): each cell is the mean \u00b1 the "
+    "half-width of its bootstrap 95% confidence interval over seeds, instead of the std "
+    "(percentile bootstrap, 9,999 resamples, fixed seed; no interval for one seed). "
+    f"{MARKER}: significantly worse than the best method of that metric in the scenario "
+    f"(two-sided Wilcoxon signed-rank test over the (seed, SNR) pairs, p < {ALPHA:g}; marked "
+    "on every column of the metric). The average-rank table averages each method's `rank` "
+    "over the scenarios it ran on."
+)
+
+
+def method_text(method: str, supervised: bool) -> str:
+    """``"fcls (given E)"`` for a supervised method, else the label."""
+    return f"{method}{SUPERVISED}" if supervised else method
+
+
+def column_text(metric: str, snr_db: float, pooled: bool) -> str:
+    """``"armse @ 10 dB"``; a bare ``"armse"`` for a pooled (cost) column or a real scene."""
+    if pooled or math.isnan(snr_db):
+        return metric
+    return f"{metric} @ {snr_text(snr_db)}"
+
+
+def _distinct_text(values: tuple[str, ...]) -> str:
+    return ", ".join(values) if values else "unknown"
+
+
+def provenance_rows(prov: Provenance) -> list[tuple[str, str]]:
+    """(setting, value) pairs of the header table."""
+    if prov.degenerate:
+        cells = f"{prov.cells} ({prov.failed} failed, {prov.degenerate} degenerate)"
+    else:
+        cells = f"{prov.cells} ({prov.failed} not ok)"
+    dates = (
+        f"{prov.first_start} to {prov.last_finish}"
+        if prov.first_start is not None and prov.last_finish is not None
+        else "unknown"
+    )
+    return [
+        ("profile", _distinct_text(prov.profiles)),
+        ("scenarios", ", ".join(prov.scenarios)),
+        ("methods", ", ".join(prov.methods)),
+        ("seeds", f"{', '.join(map(str, prov.seeds))} ({len(prov.seeds)})"),
+        ("SNR", ", ".join(snr_text(s) for s in prov.snrs) or "n/a (real scenes)"),
+        ("cells", cells),
+        ("hubench", _distinct_text(prov.hubench_versions)),
+        ("git commit", _distinct_text(prov.git_commits)),
+        ("python", _distinct_text(prov.python_versions)),
+        ("numpy", _distinct_text(prov.numpy_versions)),
+        ("torch", _distinct_text(prov.torch_versions)),
+        ("devices", _distinct_text(prov.devices)),
+        ("hosts", _distinct_text(prov.hosts)),
+        ("run between", dates),
+    ]
+
+
+def notes(board: Leaderboard) -> str:
+    """The paragraph under the header: what a cell, bold, rank and failed mean."""
+    parts = []
+    for metric, row in board.metrics.iterrows():
+        unit = str(row["unit"])
+        parts.append(f"`{metric}` ({unit + ', ' if unit else ''}{row['better']} is better)")
+    return (
+        "Each cell: mean ± std over seeds of the cells that finished ok (std left out for "
+        "one seed; n/a when no cell finished or the metric does not apply). **Bold**: best "
+        "of its column. `rank`: mean over the quality columns of the method's rank in each "
+        "(ties share; no finished cell ranks last; a metric that does not apply is left "
+        "out); cost columns are averaged over all SNRs and not ranked. `failed`: cells not "
+        "ok / cells run. `(given E)`: supervised, given the true endmembers. Metrics: "
+        + ", ".join(parts)
+        + "."
+    )
+
+
+def _cell_text(cell: pd.Series, statistics: bool) -> str:
+    if statistics:
+        text = format_mean_std(cell["mean"], (cell["ci_high"] - cell["ci_low"]) / 2.0, cell["n"])
+    else:
+        text = format_mean_std(cell["mean"], cell["std"], cell["n"])
+    if cell["best"]:
+        text = f"**{text}**"
+    if statistics and cell["worse"]:
+        text += f" {MARKER}"
+    return text
+
+
+def scenario_frame(board: Leaderboard, scenario: str, *, statistics: bool = False) -> pd.DataFrame:
+    """One scenario's table as display strings, rows in rank order: ``method``, ``rank``,
+    a column per metric (x SNR), ``failed`` and, when any cell is degenerate,
+    ``degenerate``.
+
+    ``statistics``: cells are mean ± bootstrap CI half-width with ``†`` for significantly
+    worse than the best; otherwise mean ± std.
+    """
+    methods = board.methods[board.methods["scenario"] == scenario]
+    columns = board.columns[board.columns["scenario"] == scenario].sort_values("column")
+    cells = board.cells[board.cells["scenario"] == scenario]
+    by_key = {(int(c["column"]), str(c["method"])): c for _, c in cells.iterrows()}
+    order = [str(m) for m in methods["method"]]
+    table = pd.DataFrame(
+        {
+            "method": [
+                method_text(m, bool(s)) for m, s in zip(order, methods["supervised"], strict=True)
+            ],
+            "rank": [rank_text(float(r)) for r in methods["rank"]],
+        }
+    )
+    for _, column in columns.iterrows():
+        label = column_text(str(column["metric"]), float(column["snr_db"]), bool(column["pooled"]))
+        position = int(column["column"])
+        table[label] = [_cell_text(by_key[(position, m)], statistics) for m in order]
+    totals = methods["total"].to_numpy()
+    table["failed"] = [f"{f}/{t}" for f, t in zip(methods["failed"], totals, strict=True)]
+    if methods["degenerate"].any():  # collapsed estimates: stored, not averaged, counted here
+        table["degenerate"] = [
+            f"{d}/{t}" for d, t in zip(methods["degenerate"], totals, strict=True)
+        ]
+    return table
+
+
+def average_rank_frame(board: Leaderboard) -> pd.DataFrame:
+    """The average-rank table as display strings: ``method``, one column per scenario
+    (its rank there, empty where it did not run), ``avg rank``, ``scenarios``."""
+    ranks = {
+        (str(r["scenario"]), str(r["method"]), bool(r["supervised"])): float(r["rank"])
+        for _, r in board.methods.iterrows()
+    }
+    rows = []
+    for _, row in board.average_rank.iterrows():
+        method, supervised = str(row["method"]), bool(row["supervised"])
+        shown = [method_text(method, supervised)]
+        for scenario in board.scenarios:
+            value = ranks.get((scenario, method, supervised), math.nan)
+            shown.append(f"{value:.2f}" if math.isfinite(value) else "")
+        rank = float(row["rank"])
+        shown.append(f"{rank:.2f}" if math.isfinite(rank) else "")
+        shown.append(str(int(row["scenarios"])))
+        rows.append(shown)
+    return pd.DataFrame(rows, columns=["method", *board.scenarios, "avg rank", "scenarios"])
+
+
+def _github(table: pd.DataFrame) -> str:
+    """A GitHub table of display strings (never re-read as numbers)."""
+    return str(
+        tabulate(table, headers="keys", tablefmt="github", showindex=False, disable_numparse=True)
+    )
+
+
+def _section(board: Leaderboard, scenario: str, statistics: bool) -> str:
+    out = io.StringIO()
+    out.write(f"## {scenario}\n\n")
+    table = scenario_frame(board, scenario, statistics=statistics)
+    out.write(_github(table))
+    out.write("\n")
+    failures = board.failures[board.failures["scenario"] == scenario]
+    if len(failures):
+        out.write("\nCells not ok:\n\n")
+        for _, row in failures.iterrows():
+            snr = float(row["snr_db"])
+            at = "" if math.isnan(snr) else f" at {snr_text(snr)}"
+            reason = str(row["reason"] or "").splitlines()[0][:160] if row["reason"] else ""
+            out.write(f"- {row['method']}, seed {row['seed']}{at}: {row['status']} {reason}\n")
+    return out.getvalue()
+
+
+def board_markdown(
+    board: Leaderboard,
+    *,
+    title: str = "hubench leaderboard",
+    source: str | None = None,
+    statistics: bool = False,
+    generator: str = "hubench leaderboard",
+    extras: Mapping[str, str] | None = None,
+) -> str:
+    """The whole Markdown page: header, notes, [average rank], one table per scenario.
+
+    Parameters
+    ----------
+    board : Leaderboard
+    title : str
+        The ``#`` heading.
+    source : str, optional
+        Where the results came from (the store path), named under the heading.
+    statistics : bool
+        Cells as mean ± bootstrap 95% CI half-width with ``†`` markers, and the
+        average-rank table when there is more than one scenario.
+    generator : str
+        The command named as the page's producer.
+    extras : mapping of scenario label -> Markdown, optional
+        Appended at the end of that scenario's section (``hubench report``'s figures).
+    """
+    if statistics and not board.statistics:
+        raise ParameterError(
+            "statistics: this leaderboard was built without them; "
+            "use build_leaderboard(frame, statistics=True)"
+        )
+    extras = extras or {}
+    out = io.StringIO()
+    out.write(f"# {title}\n\n")
+    origin = f" from `{source}`" if source else ""
+    out.write(f"Generated by `{generator}`{origin}; do not edit by hand.\n\n")
+    out.write(
+        tabulate(provenance_rows(board.provenance), headers=["setting", "value"], tablefmt="github")
+    )
+    out.write("\n\n" + notes(board) + "\n")
+    scenarios = board.scenarios
+    if statistics:
+        out.write("\n" + NOTE + "\n")
+        if len(scenarios) > 1:
+            out.write("\n### Average rank across scenarios\n\n")
+            out.write(_github(average_rank_frame(board)) + "\n")
+    for scenario in scenarios:
+        section = _section(board, scenario, statistics)
+        if extras.get(scenario):
+            section = section.rstrip("\n") + "\n" + extras[scenario]
+        out.write("\n" + section)
+    return out.getvalue()
+
+
+__all__ = [
+    "MARKER",
+    "NOTE",
+    "SUPERVISED",
+    "average_rank_frame",
+    "board_markdown",
+    "column_text",
+    "method_text",
+    "notes",
+    "provenance_rows",
+    "scenario_frame",
+]
