@@ -16,6 +16,8 @@ from hubench.errors import ParameterError, check_param_names, suggest
 
 NOISE_KINDS = ("white", "colored")
 ABUNDANCE_KINDS = ("dirichlet", "spatial")
+VARIABILITY_KINDS = ("none", "scaling", "spectral", "both")
+MIXING_KINDS = ("linear", "fan", "gbm", "ppnm")
 LIBRARY_BANDS = 182  # USGS channels left once fill-valued rows and water bands are dropped
 # Largest finite SNR. At 200 dB the noise RMS is 1e-10 of the signal's, far above float64
 # rounding (about 1e-16 relative): the SNR is met to 1e-7 dB (measured on a ci scene).
@@ -45,12 +47,13 @@ def _integer(name: str, value: Any, minimum: int) -> int:
 def _in_range(
     name: str, value: Any, lo: float, hi: float, *, open_lo: bool = False, open_hi: bool = False
 ) -> float:
+    """``value`` as a float in the interval; with ``hi = inf`` the number must be finite."""
     number = _number(name, value)
     below = number <= lo if open_lo else number < lo
     above = number >= hi if open_hi else number > hi
-    if math.isnan(number) or below or above:
+    if math.isnan(number) or below or above or math.isinf(number):
         if math.isinf(hi):
-            wanted = f"{'>' if open_lo else '>='} {lo:g}"
+            wanted = f"a finite number {'>' if open_lo else '>='} {lo:g}"
         else:
             wanted = f"in {'(' if open_lo else '['}{lo:g}, {hi:g}{')' if open_hi else ']'}"
         raise ParameterError(f"{name}: must be {wanted}, got {value!r}")
