@@ -111,8 +111,9 @@ class SyntheticParams:
     Effects (docs/data.md, "Variability, nonlinear mixing and sensor effects"; all off by
     default). Endmember variability: ``variability`` none, scaling (a per-pixel factor),
     spectral (a smooth multiplicative curve per pixel and material) or both, at
-    ``variability_strength`` (standard deviation of the log factors), spatially smooth
-    over ``variability_length_scale`` pixels. Mixing: ``mixing`` linear, fan, gbm or
+    ``variability_strength`` (scaling: standard deviation of the log factor; spectral:
+    RMS relative deviation from the reference), spatially smooth over
+    ``variability_length_scale`` pixels. Mixing: ``mixing`` linear, fan, gbm or
     ppnm with ``nonlinearity`` (largest bilinear / PPNM coefficient). Sensor, applied
     on top of the Gaussian noise: ``gain_drift`` (largest deviation of a smooth gain
     from 1), ``stripe_bands`` (fraction of bands with column stripes of relative
