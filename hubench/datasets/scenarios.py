@@ -95,3 +95,32 @@ build_no_pure_pixels = _register(
     "Dirichlet(1) abundances with no abundance above 0.8 (no pure pixels)",
     max_purity=0.8,
 )
+build_variability = _register(
+    "variability",
+    "standard with endmember variability: per-pixel scaling and smooth spectral variability, "
+    "both at strength 0.1 (scores use the linear abundances and the reference spectra)",
+    n_pure=2,
+    variability="both",
+    variability_strength=0.1,
+    variability_length_scale=5.0,
+)
+build_nonlinear = _register(
+    "nonlinear",
+    "standard mixed by the generalized bilinear model (GBM), gammas uniform in [0, 1] "
+    "(scores use the linear abundances)",
+    n_pure=2,
+    mixing="gbm",
+    nonlinearity=1.0,
+)
+build_sensor = _register(
+    "sensor",
+    "standard seen by a faulty sensor: 5% gain drift, stripes in 10% of the bands, 2% dead "
+    "and 2% saturated bands, 0.5% impulse noise (on top of the Gaussian noise)",
+    n_pure=2,
+    gain_drift=0.05,
+    stripe_bands=0.1,
+    stripe_amplitude=0.05,
+    dead_bands=0.02,
+    saturated_bands=0.02,
+    impulse=0.005,
+)

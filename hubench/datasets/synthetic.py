@@ -2,43 +2,50 @@
 
 :func:`generate` turns a :class:`SyntheticParams` (every knob of docs/design.md,
 "Synthetic scenarios") and a seed into a :class:`~hubench.scene.Scene`. It is a pure
-function of both: all randomness comes from ``numpy.random.default_rng(seed)``, drawn in
-a fixed order (endmembers, roles, rare blobs, abundances, pure pixels, noise), so the
-same seed gives the same ``A`` and ``E`` at every ``snr_db``. Everything is vectorised
-over pixels. The choices (band averaging, mixing toward an interior point for ceilings,
-top-k blobs for rare endmembers, the colored-noise profile) are in docs/data.md.
+function of both: the scene's randomness comes from ``numpy.random.default_rng(seed)``,
+drawn in a fixed order (endmembers, roles, rare blobs, abundances, pure pixels, noise),
+so the same seed gives the same ``A`` and ``E`` at every ``snr_db``. The optional effects
+(endmember variability, nonlinear mixing, sensor effects; :mod:`.synthetic_effects`)
+each draw from their own stream ``default_rng([seed, k])``, so they leave that order,
+and every scene made without them, untouched. Everything is vectorised over pixels.
+The choices (band averaging, mixing toward an interior point for ceilings, top-k blobs
+for rare endmembers, the colored-noise profile, the effects) are in docs/data.md.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
 
+from hubench.datasets.synthetic_effects import (
+    SensorParts,
+    apply_sensor,
+    knot_factors,
+    mix,
+    mixing_coefficients,
+    pixel_spectra,
+    scaling_factors,
+    smooth_fields,
+)
 from hubench.datasets.synthetic_params import SyntheticParams
 from hubench.datasets.usgs import library_on_grid, load_usgs, pruned_indices
 from hubench.errors import ParameterError
 from hubench.scene import Scene
 
-__all__ = ["SyntheticParams", "add_noise", "cap_abundances", "generate", "measured_snr_db", "validate_knobs"]
-
-
-def smooth_fields(
-    rng: np.random.Generator, n_fields: int, image_shape: tuple[int, int], length_scale: float
-) -> np.ndarray:
-    """Standardised Gaussian random fields, shape ``(n_fields, H * W)``.
-
-    White noise smoothed by a Gaussian of standard deviation ``length_scale`` pixels
-    (0 = no smoothing), then shifted and scaled to zero mean and unit variance per field.
-    """
-    fields = rng.standard_normal((n_fields, *image_shape))
-    if length_scale > 0:
-        fields = gaussian_filter(fields, sigma=(0.0, length_scale, length_scale), mode="reflect")
-    fields = fields.reshape(n_fields, -1)
-    fields -= fields.mean(axis=1, keepdims=True)
-    std = fields.std(axis=1, keepdims=True)
-    return fields / np.where(std > 0, std, 1.0)
+__all__ = [
+    "SceneParts",
+    "SyntheticParams",
+    "add_noise",
+    "cap_abundances",
+    "generate",
+    "generate_with_parts",
+    "measured_snr_db",
+    "smooth_fields",
+    "validate_knobs",
+]
 
 
 def cap_abundances(A: np.ndarray, caps: np.ndarray) -> np.ndarray:
@@ -153,6 +160,35 @@ def validate_knobs(**knobs: Any) -> SyntheticParams:
     return params
 
 
+@dataclass(frozen=True, eq=False)
+class SceneParts:
+    """The pieces of a synthetic scene that its :class:`Scene` does not hold.
+
+    ``clean`` is the noise-free signal (after variability and mixing): the reference of
+    the SNR, ``10 log10(sum clean^2 / sum noise^2) == snr_db``. ``noise`` is the
+    Gaussian noise; without sensor effects ``Y == clean + noise``. ``E`` is the scene's
+    reference spectra; ``knots`` the lognormal knot values ``(n_pixels, p, n_knots)``
+    of spectral variability (else None; :attr:`spectra` gives the per-pixel spectra),
+    ``scale`` the per-pixel factors of scaling variability (else None),
+    ``coefficients`` the GBM gammas ``(n_pixels, n_pairs)`` or PPNM ``b (n_pixels,)``
+    (else None), ``sensor`` what the sensor stage did (else None).
+    """
+
+    clean: np.ndarray
+    noise: np.ndarray
+    E: np.ndarray
+    knots: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    coefficients: np.ndarray | None = None
+    sensor: SensorParts | None = None
+
+    @cached_property
+    def spectra(self) -> np.ndarray | None:
+        """Per-pixel endmember spectra ``(n_pixels, p, n_bands)`` under spectral
+        variability (before the per-pixel scaling), else None."""
+        return None if self.knots is None else pixel_spectra(self.E, self.knots)
+
+
 def generate(seed: int, *, name: str = "synthetic", **knobs: Any) -> Scene:
     """Build one synthetic scene.
 
@@ -169,9 +205,18 @@ def generate(seed: int, *, name: str = "synthetic", **knobs: Any) -> Scene:
     Returns
     -------
     Scene
-        ``Y = A @ E + N`` with ``A (H*W, p)``, ``E (p, n_bands)``; ``weak`` flags the weak
-        and rare endmembers; ``params`` holds every resolved knob (JSON-serialisable).
+        ``Y = A @ E + N`` with ``A (H*W, p)``, ``E (p, n_bands)`` (with the effects on,
+        ``Y`` is the variable, nonlinear, sensor-distorted image and ``A``, ``E`` stay
+        the linear abundances and reference spectra; docs/data.md); ``weak`` flags the
+        weak and rare endmembers; ``params`` holds every resolved knob
+        (JSON-serialisable).
     """
+    return generate_with_parts(seed, name=name, **knobs)[0]
+
+
+def generate_with_parts(seed: int, *, name: str = "synthetic", **knobs: Any) -> tuple[Scene, SceneParts]:
+    """:func:`generate`, also returning the :class:`SceneParts` (clean signal, noise,
+    per-pixel spectra and factors, mixing coefficients, sensor stage)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ParameterError(f"seed: expected a non-negative integer, got {seed!r}")
     seed = int(seed)
@@ -202,14 +247,25 @@ def generate(seed: int, *, name: str = "synthetic", **knobs: Any) -> Scene:
     A[:, common] = base * (1.0 - rare_values.sum(axis=1, keepdims=True))
     E = spectra[chosen].copy()
     E[weak] *= params.weak_albedo
-    X = A @ E
-    Y = X + add_noise(rng, X, params.snr_db, params.noise, params.noise_width)
+
+    # The effects draw from their own streams; the main generator is left for the noise.
+    knots = knot_factors(seed, params, p) if params.spectral_variability else None
+    coefficients = mixing_coefficients(seed, params, A.shape[0], p)
+    X = mix(A, E, knots, params.mixing, params.nonlinearity, coefficients)  # A @ E without effects
+    scale = scaling_factors(seed, params) if params.scaling_variability else None
+    if scale is not None:
+        X *= scale[:, None]
+    N = add_noise(rng, X, params.snr_db, params.noise, params.noise_width)
+    Y = X + N
+    sensor = None
+    if params.sensor_effects:
+        Y, sensor = apply_sensor(seed, params, X, Y)
 
     flags = np.zeros(p, dtype=bool)
     flags[rare] = True
     flags[weak] = True
     names = load_usgs().names
-    return Scene(
+    scene = Scene(
         Y=Y,
         A=A,
         E=E,
@@ -220,4 +276,7 @@ def generate(seed: int, *, name: str = "synthetic", **knobs: Any) -> Scene:
         seed=seed,
         wavelengths=wavelengths,
         endmember_names=tuple(names[i] for i in chosen),
+    )
+    return scene, SceneParts(
+        clean=X, noise=N, E=E, knots=knots, scale=scale, coefficients=coefficients, sensor=sensor
     )

@@ -16,6 +16,8 @@ from hubench.errors import ParameterError, check_param_names, suggest
 
 NOISE_KINDS = ("white", "colored")
 ABUNDANCE_KINDS = ("dirichlet", "spatial")
+VARIABILITY_KINDS = ("none", "scaling", "spectral", "both")
+MIXING_KINDS = ("linear", "fan", "gbm", "ppnm")
 LIBRARY_BANDS = 182  # USGS channels left once fill-valued rows and water bands are dropped
 # Largest finite SNR. At 200 dB the noise RMS is 1e-10 of the signal's, far above float64
 # rounding (about 1e-16 relative): the SNR is met to 1e-7 dB (measured on a ci scene).
@@ -45,12 +47,13 @@ def _integer(name: str, value: Any, minimum: int) -> int:
 def _in_range(
     name: str, value: Any, lo: float, hi: float, *, open_lo: bool = False, open_hi: bool = False
 ) -> float:
+    """``value`` as a float in the interval; with ``hi = inf`` the number must be finite."""
     number = _number(name, value)
     below = number <= lo if open_lo else number < lo
     above = number >= hi if open_hi else number > hi
-    if math.isnan(number) or below or above:
+    if math.isnan(number) or below or above or math.isinf(number):
         if math.isinf(hi):
-            wanted = f"{'>' if open_lo else '>='} {lo:g}"
+            wanted = f"a finite number {'>' if open_lo else '>='} {lo:g}"
         else:
             wanted = f"in {'(' if open_lo else '['}{lo:g}, {hi:g}{')' if open_hi else ']'}"
         raise ParameterError(f"{name}: must be {wanted}, got {value!r}")
@@ -104,6 +107,18 @@ class SyntheticParams:
     (fraction of pixels), ``rare_abundance`` (range where present),
     ``rare_length_scale`` (blob field). Weak: ``n_weak``, ``weak_albedo`` (spectrum
     scale), ``weak_max_abundance`` (ceiling everywhere).
+
+    Effects (docs/data.md, "Variability, nonlinear mixing and sensor effects"; all off by
+    default). Endmember variability: ``variability`` none, scaling (a per-pixel factor),
+    spectral (a smooth multiplicative curve per pixel and material) or both, at
+    ``variability_strength`` (scaling: standard deviation of the log factor; spectral:
+    RMS relative deviation from the reference), spatially smooth over
+    ``variability_length_scale`` pixels. Mixing: ``mixing`` linear, fan, gbm or
+    ppnm with ``nonlinearity`` (largest bilinear / PPNM coefficient). Sensor, applied
+    on top of the Gaussian noise: ``gain_drift`` (largest deviation of a smooth gain
+    from 1), ``stripe_bands`` (fraction of bands with column stripes of relative
+    amplitude ``stripe_amplitude``), ``dead_bands`` and ``saturated_bands`` (fractions
+    of bands), ``impulse`` (fraction of the other bands' entries set to 0 or full scale).
     """
 
     n_endmembers: int = 5
@@ -126,6 +141,17 @@ class SyntheticParams:
     n_weak: int = 0
     weak_albedo: float = 0.25
     weak_max_abundance: float = 1.0
+    variability: str = "none"
+    variability_strength: float = 0.1
+    variability_length_scale: float = 5.0
+    mixing: str = "linear"
+    nonlinearity: float = 1.0
+    gain_drift: float = 0.0
+    stripe_bands: float = 0.0
+    stripe_amplitude: float = 0.05
+    dead_bands: float = 0.0
+    saturated_bands: float = 0.0
+    impulse: float = 0.0
 
     @classmethod
     def knob_names(cls) -> list[str]:
@@ -177,6 +203,19 @@ class SyntheticParams:
             n_weak=_integer("n_weak", raw["n_weak"], 0),
             weak_albedo=_in_range("weak_albedo", raw["weak_albedo"], 0, 1, open_lo=True),
             weak_max_abundance=_in_range("weak_max_abundance", raw["weak_max_abundance"], 0, 1, open_lo=True),
+            variability=_choice("variability", raw["variability"], VARIABILITY_KINDS),
+            variability_strength=_in_range("variability_strength", raw["variability_strength"], 0, 1),
+            variability_length_scale=_in_range(
+                "variability_length_scale", raw["variability_length_scale"], 0, math.inf
+            ),
+            mixing=_choice("mixing", raw["mixing"], MIXING_KINDS),
+            nonlinearity=_in_range("nonlinearity", raw["nonlinearity"], 0, 1),
+            gain_drift=_in_range("gain_drift", raw["gain_drift"], 0, 1, open_hi=True),
+            stripe_bands=_in_range("stripe_bands", raw["stripe_bands"], 0, 1, open_hi=True),
+            stripe_amplitude=_in_range("stripe_amplitude", raw["stripe_amplitude"], 0, 1),
+            dead_bands=_in_range("dead_bands", raw["dead_bands"], 0, 1, open_hi=True),
+            saturated_bands=_in_range("saturated_bands", raw["saturated_bands"], 0, 1, open_hi=True),
+            impulse=_in_range("impulse", raw["impulse"], 0, 1, open_hi=True),
         )
         params._check_combinations()
         return params
@@ -193,6 +232,50 @@ class SyntheticParams:
     @property
     def weak_ceiling(self) -> float:
         return min(self.weak_max_abundance, self.max_purity)
+
+    def _band_count(self, fraction: float) -> int:
+        """``round(fraction * n_bands)`` bands, at least one when ``fraction > 0``."""
+        return 0 if fraction == 0 else max(1, round(fraction * self.n_bands))
+
+    @property
+    def dead_band_count(self) -> int:
+        return self._band_count(self.dead_bands)
+
+    @property
+    def saturated_band_count(self) -> int:
+        return self._band_count(self.saturated_bands)
+
+    @property
+    def stripe_band_count(self) -> int:
+        return self._band_count(self.stripe_bands)
+
+    @property
+    def live_band_count(self) -> int:
+        """Bands that are neither dead nor saturated."""
+        return self.n_bands - self.dead_band_count - self.saturated_band_count
+
+    @property
+    def impulse_count(self) -> int:
+        """Impulse entries: ``round(impulse * n_pixels * live bands)``, at least one when
+        ``impulse > 0``."""
+        entries = self.n_pixels * self.live_band_count
+        return 0 if self.impulse == 0 else max(1, round(self.impulse * entries))
+
+    @property
+    def spectral_variability(self) -> bool:
+        return self.variability in ("spectral", "both") and self.variability_strength > 0
+
+    @property
+    def scaling_variability(self) -> bool:
+        return self.variability in ("scaling", "both") and self.variability_strength > 0
+
+    @property
+    def sensor_effects(self) -> bool:
+        """Any sensor effect on (a gain drift, stripes, dead or saturated bands, impulses)."""
+        return bool(
+            self.gain_drift or self.stripe_band_count or self.dead_band_count
+            or self.saturated_band_count or self.impulse_count
+        )
 
     def _check_combinations(self) -> None:
         p = self.n_endmembers
@@ -229,6 +312,18 @@ class SyntheticParams:
             raise ParameterError(
                 f"n_pure={self.n_pure} pure pixels for {pure_endmembers} endmembers do not fit in "
                 f"the {free} pixels outside rare blobs; lower n_pure or enlarge image_shape"
+            )
+        dead, saturated = self.dead_band_count, self.saturated_band_count
+        if dead + saturated >= self.n_bands:
+            raise ParameterError(
+                f"dead_bands={self.dead_bands:g} and saturated_bands={self.saturated_bands:g} take "
+                f"{dead} + {saturated} of the {self.n_bands} bands and leave none working; lower them"
+            )
+        if self.stripe_band_count > self.live_band_count:
+            raise ParameterError(
+                f"stripe_bands={self.stripe_bands:g} asks for {self.stripe_band_count} striped bands but "
+                f"only {self.live_band_count} of the {self.n_bands} bands are neither dead nor "
+                "saturated; lower stripe_bands, dead_bands or saturated_bands"
             )
 
     def check_library(self, n_available: int) -> None:
