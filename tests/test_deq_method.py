@@ -11,9 +11,9 @@ from hubench.methods import get_method, list_methods
 from hubench.scene import Scene
 
 
-def _smooth_scene(H: int = 16, W: int = 16, p: int = 3, n_bands: int = 24) -> Scene:
+def _smooth_scene(H: int = 16, W: int = 16, p: int = 3, n_bands: int = 24, seed: int = 0) -> Scene:
     """Spatially smooth abundances (superpixels mean something) and distinct endmembers."""
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     E = rng.uniform(0.05, 1.0, size=(p, n_bands))
     logits = gaussian_filter(rng.standard_normal((p, H, W)), (0, 2, 2)) * 6
     A = np.exp(logits).reshape(p, -1).T
@@ -22,9 +22,9 @@ def _smooth_scene(H: int = 16, W: int = 16, p: int = 3, n_bands: int = 24) -> Sc
     return Scene(Y=Y, A=A, E=E, image_shape=(H, W), weak=np.zeros(p, bool), name="smooth")
 
 
-def _fit(**params):
-    scene = _smooth_scene()
-    method = get_method("deq-unmix", profile="ci", random_state=3, device="cpu", **params)
+def _fit(random_state: int = 3, scene_seed: int = 0, **params):
+    scene = _smooth_scene(seed=scene_seed)
+    method = get_method("deq-unmix", profile="ci", random_state=random_state, device="cpu", **params)
     return scene, method.fit(scene.observation())
 
 
