@@ -103,8 +103,15 @@ def quick_recovery(random_state: int = 0, scene_seed: int = 0, **overrides: obje
     return est, hubench.score(scene, est)
 
 
-#: measured 0.022 / 0.063 (seed 0), 0.024 / 0.069 (seed 1 scene)
-RECOVERY_LIMITS = {"msad": 0.1, "armse": 0.1}
+#: Limits of the recovery test, 1.5 x the worst value measured over random_state 0-9 at
+#: 1 and 2 torch/BLAS threads and random_state 0-4 with generic CPU kernels, rounded up
+#: (benchmarks/test_threshold_spread.py; table in docs/deep-methods.md "Test thresholds
+#: of deep methods"). Measured: msad 0.0169-0.0234, armse 0.062-0.138 (median 0.078;
+#: 0.071 at random_state 0 and 1 thread here, 0.109 on another 2-core VM). It can still
+#: fail (random_state 0-2): an untrained network (lr ~0) gives armse >= 0.343, one epoch
+#: >= 0.269, random endmembers msad >= 0.628. (msad alone cannot see an untrained network: the VCA start is
+#: exact on this scene; it catches training that drags the endmembers away.)
+RECOVERY_LIMITS = {"msad": 0.036, "armse": 0.21}  # were 0.1 and 0.1 (one run, one machine)
 
 
 @pytest.mark.slow

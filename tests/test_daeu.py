@@ -86,8 +86,16 @@ def quick_recovery(random_state: int = 0, scene_seed: int = 0, **overrides: obje
     return est, hubench.score(scene, est)
 
 
-#: measured 0.012 / 0.015 (seed 0); 0.012 / 0.089 on the seed-1 scene
-RECOVERY_LIMITS = {"msad": 0.1, "armse": 0.1}
+#: Limits of the recovery test, 1.5 x the worst value measured over random_state 0-9 at
+#: 1 and 2 torch/BLAS threads and random_state 0-4 with generic CPU kernels, rounded up
+#: (benchmarks/test_threshold_spread.py; table in docs/deep-methods.md "Test thresholds
+#: of deep methods"). Measured: msad 0.009-0.0175, armse 0.011-0.033 (median 0.020). The
+#: scene matters more than the machine: on the seed-1 scene armse reaches 0.10, so these
+#: limits hold for this test's scene (seed 0) only. It can still fail (random_state 0-2): an
+#: untrained network (lr ~0) gives armse >= 0.289, one epoch >= 0.172, random endmembers
+#: msad >= 0.631. (msad
+#: alone cannot see an untrained network: the VCA start is exact on this scene.)
+RECOVERY_LIMITS = {"msad": 0.027, "armse": 0.05}  # were 0.1 and 0.1 (one run, one machine)
 
 
 @pytest.mark.slow

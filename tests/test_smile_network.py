@@ -97,13 +97,18 @@ def sr_training(seed: int = 0, cube_seed: int = 1, steps: int = 150, lr: float =
     return losses, bilinear
 
 
-#: measured: about 0.06
-SR_LOSS_RATIO_LIMIT = 0.25
+#: Last / first SR loss: 1.5 x the worst value measured over the network seeds 0-9 at 1
+#: and 2 threads (0.041-0.132, the same at both) and seeds 0-4 with generic CPU kernels
+#: (up to 0.244), rounded up (benchmarks/test_threshold_spread.py; docs/deep-methods.md
+#: "Test thresholds of deep methods"). Was 0.25 (one run: 0.049). An SR head that does
+#: not learn (lr=0) gives 1.0 and fails.
+SR_LOSS_RATIO_LIMIT = 0.37
 
 
 def test_sr_head_reduces_the_sr_loss_on_a_smooth_image() -> None:
     losses, bilinear = sr_training()
-    # The zero-initialised residual branch starts at bilinear upsampling...
+    # The zero-initialised residual branch starts at bilinear upsampling (exactly equal in
+    # every measured run: seeds, 1 and 2 threads, generic CPU kernels)...
     assert losses[0] == pytest.approx(bilinear, rel=1e-5)
     # ...and learns to undo much of the blur.
     assert losses[-1] < SR_LOSS_RATIO_LIMIT * losses[0]
