@@ -223,9 +223,9 @@ def worker(threads: int) -> None:
                "cpu_s": time.process_time() - start, "error": error, **metrics}  # fmt: skip
         print(json.dumps(row), flush=True)
         if os.environ.get("HUBENCH_SPREAD_VERBOSE"):
-            shown = {k: round(v, 6) for k, v in metrics.items()}
+            shown = ", ".join(f"{k} {v:.3g}" for k, v in metrics.items())
             print(f"{job['case']} {job['variant']} state {job['state']} scene {job['scene_seed']} "
-                  f"{threads}t: {shown} {error}", file=sys.stderr, flush=True)  # fmt: skip
+                  f"{threads}t: {shown}{error}", file=sys.stderr, flush=True)  # fmt: skip
 
 
 def run_workers(jobs: list[dict[str, Any]], threads: int, isa: str, procs: int, verbose: bool) -> list[dict[str, Any]]:
