@@ -93,11 +93,30 @@ def test_bad_parameters(param: str, value: float) -> None:
         get_method("cnnaeu", profile="ci", init="random", **{param: value}).fit(tiny_observation())
 
 
+def quick_recovery(random_state: int = 0, scene_seed: int = 0, **overrides: object) -> tuple[hubench.Estimate, dict[str, float]]:
+    """The recovery test's fit: ``quick`` preset, noise-free ``standard`` scene (50 x 50 x 99, 5 endmembers).
+
+    Shared with ``benchmarks/test_threshold_spread.py``, which runs it over seeds and threads.
+    """
+    scene = hubench.make_scene("standard", seed=scene_seed, snr_db=float("inf"))
+    est = get_method("cnnaeu", profile="quick", device="cpu", random_state=random_state, **overrides).fit(scene.observation())
+    return est, hubench.score(scene, est)
+
+
+#: Limits of the recovery test, 1.5 x the worst value measured over random_state 0-9 at
+#: 1 and 2 torch/BLAS threads and random_state 0-4 with generic CPU kernels, rounded up
+#: (benchmarks/test_threshold_spread.py; table in docs/deep-methods.md "Test thresholds
+#: of deep methods"). Measured: msad 0.0169-0.0234, armse 0.062-0.138 (median 0.078;
+#: 0.071 at random_state 0 and 1 thread here, 0.109 on another 2-core VM). It can still
+#: fail (random_state 0-2): an untrained network (lr ~0) gives armse >= 0.343, one epoch
+#: >= 0.269, random endmembers msad >= 0.628. (msad alone cannot see an untrained network: the VCA start is
+#: exact on this scene; it catches training that drags the endmembers away.)
+RECOVERY_LIMITS = {"msad": 0.036, "armse": 0.21}  # were 0.1 and 0.1 (one run, one machine)
+
+
 @pytest.mark.slow
 def test_quick_preset_recovers_noise_free_standard_scene() -> None:
-    scene = hubench.make_scene("standard", seed=0, snr_db=float("inf"))
-    est = get_method("cnnaeu", profile="quick", device="cpu", random_state=0).fit(scene.observation())
-    scores = hubench.score(scene, est)
-    assert scores["msad"] < 0.1  # measured 0.022 (seed 0), 0.024 (seed 1 scene)
-    assert scores["armse"] < 0.1  # measured 0.063, 0.069
+    est, scores = quick_recovery()
+    for metric, limit in RECOVERY_LIMITS.items():
+        assert scores[metric] < limit, (metric, scores[metric])
     assert est.A.min() >= 0 and np.abs(est.A.sum(1) - 1).max() < 1e-6

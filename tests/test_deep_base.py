@@ -117,23 +117,39 @@ def test_early_stopping_rule() -> None:
     assert not any(EarlyStopping(0, 0.0).update(1.0) for _ in range(10))
 
 
-def test_train_loop_stops_clips_constrains_and_reports() -> None:
-    torch.manual_seed(0)
+def train_linear(seed: int = 0, lr: float = 0.1, **hooks: object) -> tuple[torch.nn.Module, object]:
+    """Least squares with SGD through ``train``, stopping when the loss stalls (patience 3).
+
+    Shared with ``benchmarks/test_threshold_spread.py``, which runs it over seeds and threads.
+    """
+    torch.manual_seed(seed)
     net = torch.nn.Linear(3, 1)
     x = torch.randn(32, 3)
     y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
-    calls: list[tuple[int, int, float]] = []
-    constrained = []
     result = train(
         net, batches=lambda _e: [(x, y)], loss_fn=lambda n, b: ((n(b[0]) - b[1]) ** 2).mean(),
-        optimizer=torch.optim.SGD(net.parameters(), lr=0.1), scheduler=None, epochs=500,
-        early_stopping=EarlyStopping(patience=3, min_delta=1e-6), grad_clip=10.0,
-        constrain=lambda: constrained.append(1), progress=lambda e, n, loss: calls.append((e, n, loss)),
+        optimizer=torch.optim.SGD(net.parameters(), lr=lr), scheduler=None, epochs=500,
+        early_stopping=EarlyStopping(patience=3, min_delta=1e-6), grad_clip=10.0, **hooks,
     )
+    return net, result
+
+
+#: Last / first loss when the loop stops: 1.5 x the worst value measured over seeds 0-9
+#: at 1 and 2 threads (1.9e-7-8.4e-7, the same at both; generic CPU kernels within),
+#: rounded up (benchmarks/test_threshold_spread.py; docs/deep-methods.md "Test
+#: thresholds of deep methods"). Was 1e-4. SGD at lr=0 gives 1.0 and fails.
+LOSS_RATIO_LIMIT = 1.3e-6
+
+
+def test_train_loop_stops_clips_constrains_and_reports() -> None:
+    calls: list[tuple[int, int, float]] = []
+    constrained = []
+    net, result = train_linear(constrain=lambda: constrained.append(1),
+                               progress=lambda e, n, loss: calls.append((e, n, loss)))
     assert result.stopped_early and result.epochs < 500
     assert len(result.loss_history) == result.epochs == len(calls) == len(constrained)
     assert calls[0][:2] == (1, 500) and calls[-1][2] == result.loss_history[-1]
-    assert result.loss_history[-1] < 1e-4 * result.loss_history[0]
+    assert result.loss_history[-1] < LOSS_RATIO_LIMIT * result.loss_history[0]
     assert not net.training
 
 

@@ -11,9 +11,9 @@ from hubench.methods import get_method, list_methods
 from hubench.scene import Scene
 
 
-def _smooth_scene(H: int = 16, W: int = 16, p: int = 3, n_bands: int = 24) -> Scene:
+def _smooth_scene(H: int = 16, W: int = 16, p: int = 3, n_bands: int = 24, seed: int = 0) -> Scene:
     """Spatially smooth abundances (superpixels mean something) and distinct endmembers."""
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     E = rng.uniform(0.05, 1.0, size=(p, n_bands))
     logits = gaussian_filter(rng.standard_normal((p, H, W)), (0, 2, 2)) * 6
     A = np.exp(logits).reshape(p, -1).T
@@ -22,9 +22,9 @@ def _smooth_scene(H: int = 16, W: int = 16, p: int = 3, n_bands: int = 24) -> Sc
     return Scene(Y=Y, A=A, E=E, image_shape=(H, W), weak=np.zeros(p, bool), name="smooth")
 
 
-def _fit(**params):
-    scene = _smooth_scene()
-    method = get_method("deq-unmix", profile="ci", random_state=3, device="cpu", **params)
+def _fit(random_state: int = 3, scene_seed: int = 0, **params):
+    scene = _smooth_scene(seed=scene_seed)
+    method = get_method("deq-unmix", profile="ci", random_state=random_state, device="cpu", **params)
     return scene, method.fit(scene.observation())
 
 
@@ -54,6 +54,10 @@ def test_fit_returns_abundances_on_the_simplex_and_solver_info() -> None:
 
 
 def test_returned_solution_meets_the_tolerance_when_the_cap_allows() -> None:
+    # Convergence, not a quality threshold: over random_state 0-9 at 1 and 2 threads (and
+    # 0-4 with generic CPU kernels) every fit converged, in 9-26 solver steps (cap 200),
+    # residual <= 7.4e-6 (benchmarks/test_threshold_spread.py). A capped solve
+    # (eval_max_iter=3) stops at residual >= 3.7e-4 and fails.
     _, estimate = _fit(eval_max_iter=200, tol=1e-5)
     assert estimate.info["converged"]
     assert estimate.info["fixed_point_residual"] < 1e-5

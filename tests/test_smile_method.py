@@ -70,15 +70,36 @@ def test_bad_parameters(params: dict, match: str) -> None:
         get_method("smile", profile="ci", device="cpu", **params).fit(tiny_scene().observation())
 
 
+def recovery(random_state: int = 0, scene_seed: int = 0, **overrides: object) -> tuple[hubench.Estimate, dict[str, float]]:
+    """The recovery test's fit: ``quick`` preset, noise-free ``standard`` scene (50 x 50 x 99, 5 endmembers).
+
+    Returns the estimate and its scores plus ``unmix_loss_ratio`` (last / first epoch's
+    unmixing loss). Shared with ``benchmarks/test_threshold_spread.py``.
+    """
+    scene = hubench.make_scene("standard", seed=scene_seed, snr_db=float("inf"))
+    estimate = get_method("smile", profile="quick", device="cpu", random_state=random_state,
+                          **overrides).fit(scene.observation())
+    losses = estimate.info["unmix_loss_history"]
+    return estimate, {**hubench.score(scene, estimate), "unmix_loss_ratio": losses[-1] / losses[0]}
+
+
+#: Limits of the recovery test, 1.5 x the worst value measured over random_state 0-9 at
+#: 1 and 2 torch/BLAS threads and random_state 0-4 with generic CPU kernels, rounded up
+#: (benchmarks/test_threshold_spread.py; table in docs/deep-methods.md "Test thresholds
+#: of deep methods"). Measured: msad 0.0067-0.0100, armse 0.067-0.088, unmix_loss_ratio
+#: 0.025-0.057. It can still fail (random_state 0-2): an untrained network (lr ~0) or one
+#: epoch gives armse >= 0.164 and a loss ratio >= 0.94, random endmembers msad >= 0.63. (msad alone cannot
+#: see an untrained network: the VCA start is exact on this scene.)
+#: Were msad 0.05, armse 0.1, unmix_loss_ratio 0.1 (one run, one machine).
+RECOVERY_LIMITS = {"msad": 0.015, "armse": 0.14, "unmix_loss_ratio": 0.085}
+
+
 @pytest.mark.slow
 def test_recovers_noise_free_standard_scene() -> None:
     """Quick preset on the noise-free 50 x 50 ``standard`` scene (5 endmembers, 99 bands).
 
-    Measured (seed 0): msad about 0.01 rad, armse about 0.07; VCA+FCLS is exact here.
+    VCA+FCLS is exact here.
     """
-    scene = hubench.make_scene("standard", seed=0, snr_db=float("inf"))
-    estimate = get_method("smile", profile="quick", device="cpu", random_state=0).fit(scene.observation())
-    scores = hubench.score(scene, estimate)
-    assert scores["msad"] < 0.05
-    assert scores["armse"] < 0.1
-    assert estimate.info["unmix_loss_history"][-1] < 0.1 * estimate.info["unmix_loss_history"][0]
+    _, scores = recovery()
+    for metric, limit in RECOVERY_LIMITS.items():
+        assert scores[metric] < limit, (metric, scores[metric])

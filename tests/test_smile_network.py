@@ -12,15 +12,16 @@ from hubench.methods.smile.degradation import Degradation
 from hubench.methods.smile.network import SmileNetwork
 
 
-def make_network(n_bands: int = 12, p: int = 3, scale: int = 2, image_shape: tuple[int, int] = (9, 7)) -> SmileNetwork:
-    torch.manual_seed(0)
+def make_network(n_bands: int = 12, p: int = 3, scale: int = 2, image_shape: tuple[int, int] = (9, 7),
+                 seed: int = 0) -> SmileNetwork:
+    torch.manual_seed(seed)
     return SmileNetwork(torch.rand(p, n_bands), image_shape=image_shape, scale=scale, hidden=8,
                         leaky_slope=0.1, data_scale=0.5)
 
 
-def smooth_cube(n_bands: int = 12, size: int = 16) -> torch.Tensor:
+def smooth_cube(n_bands: int = 12, size: int = 16, seed: int = 1) -> torch.Tensor:
     """A spatially smooth image ``(1, L, size, size)``: smooth maps times fixed spectra."""
-    gen = torch.Generator().manual_seed(1)
+    gen = torch.Generator().manual_seed(seed)
     grid = torch.linspace(0, 1, size)
     rows, cols = torch.meshgrid(grid, grid, indexing="ij")
     maps = torch.stack([torch.sin(2 * math.pi * rows) * torch.cos(math.pi * cols),
@@ -73,22 +74,41 @@ def test_both_losses_train_the_shared_encoder_only() -> None:
     assert sr == {"encoder": True, "unmixing_head": False, "decoder": False, "sr_head": True}
 
 
-def test_sr_head_reduces_the_sr_loss_on_a_smooth_image() -> None:
-    cube = smooth_cube()
+def sr_training(seed: int = 0, cube_seed: int = 1, steps: int = 150, lr: float = 1e-2) -> tuple[list[float], float]:
+    """Train the encoder and SR head alone to super-resolve a blurred, downsampled smooth cube.
+
+    Returns the loss of every step and the loss of bilinear upsampling. Shared with
+    ``benchmarks/test_threshold_spread.py``, which runs it over seeds and threads.
+    """
+    cube = smooth_cube(seed=cube_seed)
     op = Degradation(2)
     low = op.apply(cube)
-    net = make_network(image_shape=(16, 16))
+    net = make_network(image_shape=(16, 16), seed=seed)
     params = list(net.encoder.parameters()) + list(net.sr_head.parameters())
-    optimizer = torch.optim.Adam(params, lr=1e-2)
+    optimizer = torch.optim.Adam(params, lr=lr)
     losses = []
-    for _ in range(150):
+    for _ in range(steps):
         optimizer.zero_grad()
         loss = F.mse_loss(net.super_resolve(low), cube)
         loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
     bilinear = float(F.mse_loss(F.interpolate(low, scale_factor=2, mode="bilinear", align_corners=False), cube))
-    # The zero-initialised residual branch starts at bilinear upsampling...
+    return losses, bilinear
+
+
+#: Last / first SR loss: 1.5 x the worst value measured over the network seeds 0-9 at 1
+#: and 2 threads (0.041-0.132, the same at both) and seeds 0-4 with generic CPU kernels
+#: (up to 0.244), rounded up (benchmarks/test_threshold_spread.py; docs/deep-methods.md
+#: "Test thresholds of deep methods"). Was 0.25 (one run: 0.049). An SR head that does
+#: not learn (lr=0) gives 1.0 and fails.
+SR_LOSS_RATIO_LIMIT = 0.37
+
+
+def test_sr_head_reduces_the_sr_loss_on_a_smooth_image() -> None:
+    losses, bilinear = sr_training()
+    # The zero-initialised residual branch starts at bilinear upsampling (exactly equal in
+    # every measured run: seeds, 1 and 2 threads, generic CPU kernels)...
     assert losses[0] == pytest.approx(bilinear, rel=1e-5)
-    # ...and learns to undo much of the blur (measured: about 0.06 x bilinear).
-    assert losses[-1] < 0.25 * losses[0]
+    # ...and learns to undo much of the blur.
+    assert losses[-1] < SR_LOSS_RATIO_LIMIT * losses[0]

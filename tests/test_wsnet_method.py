@@ -83,11 +83,32 @@ def test_weak_mask_and_penalty() -> None:
     assert float(close) > float(separability_penalty(E, weak))
 
 
+def recovery(random_state: int = 0, scene_seed: int = 0, **overrides: object) -> tuple[hubench.Estimate, dict[str, float]]:
+    """The recovery test's fit: ``quick`` preset with 8 epochs, noise-free 20 x 20 x 50 ``standard`` scene.
+
+    Shared with ``benchmarks/test_threshold_spread.py``, which runs it over seeds and threads.
+    """
+    clean = hubench.make_scene("standard", seed=scene_seed, snr_db=math.inf, image_shape=(20, 20), n_bands=50)
+    params = {"epochs": 8, **overrides}
+    method = hubench.get_method("ws-net", profile="quick", random_state=random_state, device="cpu", **params)
+    est = method.fit(clean.observation())
+    return est, hubench.score(clean, est)
+
+
+#: Limits of the recovery test, 1.5 x the worst value measured over random_state 0-9 at
+#: 1 and 2 torch/BLAS threads and random_state 0-4 with generic CPU kernels, rounded up
+#: (benchmarks/test_threshold_spread.py; table in docs/deep-methods.md "Test thresholds
+#: of deep methods"). Measured: msad 5.3e-4-1.15e-3, armse 4.6e-4-7.6e-4. What it can
+#: catch (random_state 0-2): a broken least-squares prior (ls_prior=False, one epoch:
+#: armse >= 0.17) or broken endmembers (random init: msad >= 0.6). What it cannot: a
+#: network that does not learn. On this noise-free scene the LS prior is exact and the
+#: loss starts at its floor, so an untrained network (lr ~0) passes (armse 3.2e-4, msad
+#: 3e-8); the test checks the VCA + LS-prior pipeline and that training does not spoil it.
+RECOVERY_LIMITS = {"msad": 0.0018, "armse": 0.0012}  # were 0.01 and 0.01 (one run, one machine)
+
+
 @pytest.mark.slow
 def test_recovers_noise_free_standard_scene() -> None:
-    clean = hubench.make_scene("standard", seed=0, snr_db=math.inf, image_shape=(20, 20), n_bands=50)
-    method = hubench.get_method("ws-net", profile="quick", random_state=0, device="cpu", epochs=8)
-    scores = hubench.score(clean, method.fit(clean.observation()))
-    # measured (2-core VM, 1 thread): armse 5.8e-4, msad 6.2e-4 rad, SRE 53 dB
-    assert scores["msad"] < 0.01
-    assert scores["armse"] < 0.01
+    _, scores = recovery()
+    for metric, limit in RECOVERY_LIMITS.items():
+        assert scores[metric] < limit, (metric, scores[metric])
