@@ -79,7 +79,7 @@ def test_bad_parameters(param: str, value: float) -> None:
 def quick_recovery(random_state: int = 0, scene_seed: int = 0, **overrides: object) -> tuple[hubench.Estimate, dict[str, float]]:
     """The recovery test's fit: ``quick`` preset, noise-free ``standard`` scene (50 x 50 x 99, 5 endmembers).
 
-    Shared with ``benchmarks/test_threshold_spread.py``, which runs it over seeds and threads.
+    Shared with ``benchmarks/threshold_spread.py``, which runs it over seeds and threads.
     """
     scene = hubench.make_scene("standard", seed=scene_seed, snr_db=float("inf"))
     est = get_method("daeu", profile="quick", device="cpu", random_state=random_state, **overrides).fit(scene.observation())
@@ -88,7 +88,7 @@ def quick_recovery(random_state: int = 0, scene_seed: int = 0, **overrides: obje
 
 #: Limits of the recovery test, 1.5 x the worst value measured over random_state 0-9 at
 #: 1 and 2 torch/BLAS threads and random_state 0-4 with generic CPU kernels, rounded up
-#: (benchmarks/test_threshold_spread.py; table in docs/deep-methods.md "Test thresholds
+#: (benchmarks/threshold_spread.py; table in docs/deep-methods.md "Test thresholds
 #: of deep methods"). Measured: msad 0.009-0.0175, armse 0.011-0.033 (median 0.020). The
 #: scene matters more than the machine: on the seed-1 scene armse reaches 0.10, so these
 #: limits hold for this test's scene (seed 0) only. It can still fail (random_state 0-2): an

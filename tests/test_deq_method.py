@@ -56,7 +56,7 @@ def test_fit_returns_abundances_on_the_simplex_and_solver_info() -> None:
 def test_returned_solution_meets_the_tolerance_when_the_cap_allows() -> None:
     # Convergence, not a quality threshold: over random_state 0-9 at 1 and 2 threads (and
     # 0-4 with generic CPU kernels) every fit converged, in 9-26 solver steps (cap 200),
-    # residual <= 7.4e-6 (benchmarks/test_threshold_spread.py). A capped solve
+    # residual <= 7.4e-6 (benchmarks/threshold_spread.py). A capped solve
     # (eval_max_iter=3) stops at residual >= 3.7e-4 and fails.
     _, estimate = _fit(eval_max_iter=200, tol=1e-5)
     assert estimate.info["converged"]

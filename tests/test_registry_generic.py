@@ -65,7 +65,7 @@ def test_method_fits_contract_on_ci_preset(name: str, tiny_scene: hubench.Scene)
     # A range check, not a quality threshold: for ASC estimates armse <= sqrt(2 / p) (0.82
     # here). The ci presets are smoke settings (2-3 epochs): one epoch scores about the same
     # (deep methods' armse 0.09-0.34 over random_state 0-9 at 1 and 2 threads,
-    # benchmarks/test_threshold_spread.py), so no quality limit would be robust here.
+    # benchmarks/threshold_spread.py), so no quality limit would be robust here.
     assert np.isfinite(metrics["armse"]) and 0.0 <= metrics["armse"] < 1.0
     if cls.deterministic:
         again = hubench.get_method(name, profile="ci", **params).fit(

@@ -74,7 +74,7 @@ def recovery(random_state: int = 0, scene_seed: int = 0, **overrides: object) ->
     """The recovery test's fit: ``quick`` preset, noise-free ``standard`` scene (50 x 50 x 99, 5 endmembers).
 
     Returns the estimate and its scores plus ``unmix_loss_ratio`` (last / first epoch's
-    unmixing loss). Shared with ``benchmarks/test_threshold_spread.py``.
+    unmixing loss). Shared with ``benchmarks/threshold_spread.py``.
     """
     scene = hubench.make_scene("standard", seed=scene_seed, snr_db=float("inf"))
     estimate = get_method("smile", profile="quick", device="cpu", random_state=random_state,
@@ -85,7 +85,7 @@ def recovery(random_state: int = 0, scene_seed: int = 0, **overrides: object) ->
 
 #: Limits of the recovery test, 1.5 x the worst value measured over random_state 0-9 at
 #: 1 and 2 torch/BLAS threads and random_state 0-4 with generic CPU kernels, rounded up
-#: (benchmarks/test_threshold_spread.py; table in docs/deep-methods.md "Test thresholds
+#: (benchmarks/threshold_spread.py; table in docs/deep-methods.md "Test thresholds
 #: of deep methods"). Measured: msad 0.0067-0.0100, armse 0.067-0.088, unmix_loss_ratio
 #: 0.025-0.057. It can still fail (random_state 0-2): an untrained network (lr ~0) or one
 #: epoch gives armse >= 0.164 and a loss ratio >= 0.94, random endmembers msad >= 0.63. (msad alone cannot

@@ -86,7 +86,7 @@ def test_weak_mask_and_penalty() -> None:
 def recovery(random_state: int = 0, scene_seed: int = 0, **overrides: object) -> tuple[hubench.Estimate, dict[str, float]]:
     """The recovery test's fit: ``quick`` preset with 8 epochs, noise-free 20 x 20 x 50 ``standard`` scene.
 
-    Shared with ``benchmarks/test_threshold_spread.py``, which runs it over seeds and threads.
+    Shared with ``benchmarks/threshold_spread.py``, which runs it over seeds and threads.
     """
     clean = hubench.make_scene("standard", seed=scene_seed, snr_db=math.inf, image_shape=(20, 20), n_bands=50)
     params = {"epochs": 8, **overrides}
@@ -97,7 +97,7 @@ def recovery(random_state: int = 0, scene_seed: int = 0, **overrides: object) ->
 
 #: Limits of the recovery test, 1.5 x the worst value measured over random_state 0-9 at
 #: 1 and 2 torch/BLAS threads and random_state 0-4 with generic CPU kernels, rounded up
-#: (benchmarks/test_threshold_spread.py; table in docs/deep-methods.md "Test thresholds
+#: (benchmarks/threshold_spread.py; table in docs/deep-methods.md "Test thresholds
 #: of deep methods"). Measured: msad 5.3e-4-1.15e-3, armse 4.6e-4-7.6e-4. What it can
 #: catch (random_state 0-2): a broken least-squares prior (ls_prior=False, one epoch:
 #: armse >= 0.17) or broken endmembers (random init: msad >= 0.6). What it cannot: a

@@ -34,9 +34,9 @@ variant with whether it fails that limit.
 
 Usage::
 
-    python benchmarks/test_threshold_spread.py --isa native,generic --raw fits.csv  # ~40 min wall, loaded 2-core VM
-    python benchmarks/test_threshold_spread.py --cases cnnaeu --states 0,1,2 --threads 1 --verbose
-    python benchmarks/test_threshold_spread.py --from-raw fits.csv
+    python benchmarks/threshold_spread.py --isa native,generic --raw fits.csv  # ~40 min wall, loaded 2-core VM
+    python benchmarks/threshold_spread.py --cases cnnaeu --states 0,1,2 --threads 1 --verbose
+    python benchmarks/threshold_spread.py --from-raw fits.csv
 """
 
 from __future__ import annotations
