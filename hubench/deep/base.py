@@ -45,7 +45,9 @@ class DeepMethod(Method):
     ``batches(data, generator)`` (optional)
         The batches of one epoch: by default shuffled row blocks of ``batch_size``.
     ``make_optimizer`` / ``make_scheduler`` (optional)
-        RMSprop(lr) and StepLR(lr_step, lr_gamma) unless overridden.
+        RMSprop(lr) and StepLR(lr_step, lr_gamma) unless overridden. A decoder with a
+        learning rate of its own: hyperparameter ``decoder_lr_scale`` and
+        :func:`decoder_param_groups` (the decoder learns at ``lr * decoder_lr_scale``).
 
     Hyperparameters: the shared ones have their rules in ``param_rules`` below; a
     subclass declares rules for its own in its ``param_rules`` (they are merged, see
@@ -213,19 +215,31 @@ def to_simplex(A: np.ndarray) -> np.ndarray:
 
 
 def decoder_param_groups(
-    network: torch.nn.Module, lr: float, decoder_lr_scale: float, prefix: str = "decoder"
+    network: torch.nn.Module, lr: float, decoder_lr_scale: float, decoder: str = "decoder"
 ) -> list[dict[str, Any]]:
-    """Optimiser parameter groups: the decoder (names starting with ``prefix``) learns
-    at ``lr * decoder_lr_scale``, everything else at ``lr``.
+    """Optimiser parameter groups ``[everything else, decoder]``: the decoder learns at
+    ``lr * decoder_lr_scale``, everything else at ``lr``.
+
+    The one way a deep method gives its decoder (its endmembers) a learning rate of its
+    own: the hyperparameter ``decoder_lr_scale`` and this helper, whatever the optimiser
+    (``torch.optim.RMSprop(decoder_param_groups(...))``, ``Adam``, ``AdamW``, ...).
+    ``decoder`` is the decoder's path in ``network.named_parameters()``: the parameter
+    of that name (CNNAEU's kernel ``"decoder"``, DEQ-Unmix's ``"layer.M"``) or every
+    parameter of the submodule of that name (``"decoder"`` matches ``decoder.weight``,
+    not ``decoder_gate.weight``). Raises ``ValueError`` when nothing matches.
 
     A VCA-initialised decoder is already close to the answer while the encoder starts
     from random weights; a smaller decoder rate lets the encoder catch up before the
     endmembers move. RMSprop has no bias correction, so its first steps are about
     ``10 * lr`` per weight, which is large against reflectances of order 0.1-1.
     """
-    decoder = [p for n, p in network.named_parameters() if n.startswith(prefix)]
-    others = [p for n, p in network.named_parameters() if not n.startswith(prefix)]
-    return [{"params": others, "lr": lr}, {"params": decoder, "lr": lr * decoder_lr_scale}]
+    named = list(network.named_parameters())
+    inside = [name == decoder or name.startswith(decoder + ".") for name, _ in named]
+    if not any(inside):
+        raise ValueError(f"{type(network).__name__} has no parameter {decoder!r} or under it")
+    others = [p for (_, p), dec in zip(named, inside, strict=True) if not dec]
+    decoder_params = [p for (_, p), dec in zip(named, inside, strict=True) if dec]
+    return [{"params": others, "lr": lr}, {"params": decoder_params, "lr": lr * decoder_lr_scale}]
 
 
 def iterate_batches(data: torch.Tensor, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
