@@ -12,7 +12,7 @@ every name and default is as it was there, except the decoder rate, now
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -138,3 +138,78 @@ def test_decoder_param_groups_matches_a_path_not_a_prefix() -> None:
     assert "decoder.weight" in names(decoder_param_groups(net, 1.0, 0.1, decoder="layer.M"))[0]
     with pytest.raises(ValueError, match="no parameter 'encoder'"):
         decoder_param_groups(net, 1.0, 0.1, decoder="encoder")
+
+
+# ---- the shared hyperparameters, declared once (DeepMethod.__init_subclass__) -------------
+
+def test_shared_values_are_stored_and_unknown_names_refused() -> None:
+    from hubench.methods.daeu import DAEU
+    from hubench.methods.deq_unmix import DEQUnmix
+
+    method = DAEU(epochs=7, lr_gamma=0.25, dropout=0.0)
+    assert (method.epochs, method.lr_gamma, method.dropout, method.batch_size) == (7, 0.25, 0.0, 20)
+    assert type(method)(**method.get_params()).get_params() == method.get_params()
+    with pytest.raises(TypeError, match="unexpected keyword argument 'epoch'"):
+        DAEU(epoch=7)
+    with pytest.raises(TypeError):
+        DAEU(7)  # keyword-only, as written out
+    assert DEQUnmix().batch_size == 1  # shared_fixed: not a hyperparameter of deq-unmix
+    with pytest.raises(TypeError, match="unexpected keyword argument 'batch_size'"):
+        DEQUnmix(batch_size=4)
+
+
+def test_a_subclass_gets_its_own_signature_and_leaves_its_base_alone() -> None:
+    import inspect
+
+    from hubench.methods.daeu import DAEU
+
+    before = inspect.signature(DAEU.__init__)
+
+    class ShortDAEU(DAEU):  # no __init__: shared defaults only
+        shared_defaults: ClassVar[dict[str, Any]] = {"epochs": 5, "lr_step": 2}
+
+    class GatedDAEU(ShortDAEU):  # one more hyperparameter of its own
+        def __init__(self, *, gate: float = 0.5, **shared: Any) -> None:
+            super().__init__(**shared)
+            self.gate = gate
+
+    assert inspect.signature(DAEU.__init__) == before
+    assert ShortDAEU.defaults() == {**DAEU.defaults(), "epochs": 5, "lr_step": 2}
+    assert GatedDAEU.defaults() == {**ShortDAEU.defaults(), "gate": 0.5}
+    assert GatedDAEU.param_names()[-4:] == ["leaky_slope", "dropout", "decoder_lr_scale", "gate"]
+    made = GatedDAEU(gate=0.1, dropout=0.0, epochs=2)
+    assert made.get_params() == {**GatedDAEU.defaults(), "gate": 0.1, "dropout": 0.0, "epochs": 2}
+    assert ShortDAEU().get_params() == ShortDAEU.defaults()
+
+
+def test_mistakes_in_a_subclass_fail_when_it_is_defined() -> None:
+    from hubench.deep.base import DeepMethod
+
+    with pytest.raises(TypeError, match=r"must end with \*\*shared"):
+        class Written(DeepMethod):  # the shared ones written out again
+            def __init__(self, *, epochs: int = 3, hidden: int = 4) -> None:
+                super().__init__(epochs=epochs)
+
+    with pytest.raises(TypeError, match=r"declares the shared hyperparameter\(s\) \['lr'\]"):
+        class Repeated(DeepMethod):
+            def __init__(self, *, lr: float = 0.1, **shared: Any) -> None:
+                super().__init__(**shared)
+
+    with pytest.raises(TypeError, match=r"\['epoch'\] are not shared hyperparameters"):
+        class Misspelt(DeepMethod):
+            shared_defaults: ClassVar[dict[str, Any]] = {"epoch": 3}
+
+
+def test_a_shared_hyperparameter_without_default_is_required() -> None:
+    import inspect
+
+    from hubench.deep.base import DeepMethod
+
+    class Open(DeepMethod):  # a base that leaves the schedule to its subclasses
+        pass
+
+    assert inspect.signature(Open.__init__).parameters["epochs"].default is inspect.Parameter.empty
+    assert "epochs" not in Open.defaults() and Open.defaults()["patience"] == 0
+    with pytest.raises(TypeError, match="missing required keyword-only argument"):
+        Open(batch_size=2, lr=0.1)
+    assert Open(epochs=1, batch_size=2, lr=0.1).epochs == 1

@@ -123,10 +123,15 @@ class DEQUnmix(DeepMethod):
         "prox_pixel_weight": Real(0, 1, open_lo=True, open_hi=True),
     }
 
+    shared_defaults: ClassVar[Mapping[str, Any]] = {
+        "epochs": 100, "lr": 0.01, "lr_step": 15, "lr_gamma": 0.8, "grad_clip": 1.0, "min_delta": 0.0,
+    }
+    # Not a hyperparameter: the equilibrium couples all pixels, the image is the one batch.
+    shared_fixed: ClassVar[Mapping[str, Any]] = {"batch_size": 1}
+
     def __init__(
         self,
         *,
-        epochs: int = 100,
         eta: float | None = None,
         max_iter: int = 10,
         tol: float = 1e-4,
@@ -137,27 +142,15 @@ class DEQUnmix(DeepMethod):
         backward_max_iter: int = 40,
         backward_tol: float = 1e-6,
         alpha: float = 0.2,
-        lr: float = 0.01,
         decoder_lr_scale: float = 0.7,
         weight_decay: float = 1e-5,
-        lr_step: int = 15,
-        lr_gamma: float = 0.8,
-        grad_clip: float | None = 1.0,
         hidden: int = 32,
         n_superpixels: int | None = None,
         compactness: float = 1.0,
         prox_pixel_weight: float = 0.99,
-        patience: int = 0,
-        min_delta: float = 0.0,
-        init: str = "vca",
-        device: str = "auto",
-        random_state: int | None = None,
+        **shared: Any,
     ) -> None:
-        super().__init__(
-            epochs=epochs, batch_size=1, lr=lr, lr_step=lr_step, lr_gamma=lr_gamma,
-            grad_clip=grad_clip, patience=patience, min_delta=min_delta, init=init,
-            device=device, random_state=random_state,
-        )
+        super().__init__(**shared)
         self.eta = eta
         self.max_iter = max_iter
         self.tol = tol

@@ -102,6 +102,8 @@ class SMILE(DeepMethod):
         "leaky_slope": Real(0, open_lo=True),
     }
 
+    shared_defaults: ClassVar[Mapping[str, Any]] = {"epochs": 250, "batch_size": 2, "lr": 3e-3, "min_delta": 0.0}
+
     def __init__(
         self,
         *,
@@ -111,27 +113,13 @@ class SMILE(DeepMethod):
         sigma: float | None = None,
         hidden: int = 32,
         unmix_loss: str = "mse",
-        epochs: int = 250,
         n_patches: int = 2,
-        batch_size: int = 2,
         patch_size: int = 32,
-        lr: float = 3e-3,
         decoder_lr_scale: float = 1 / 30,
         leaky_slope: float = 0.1,
-        lr_step: int = 0,
-        lr_gamma: float = 0.5,
-        grad_clip: float | None = None,
-        patience: int = 0,
-        min_delta: float = 0.0,
-        init: str = "vca",
-        device: str = "auto",
-        random_state: int | None = None,
+        **shared: Any,
     ) -> None:
-        super().__init__(
-            epochs=epochs, batch_size=batch_size, lr=lr, lr_step=lr_step, lr_gamma=lr_gamma,
-            grad_clip=grad_clip, patience=patience, min_delta=min_delta, init=init,
-            device=device, random_state=random_state,
-        )
+        super().__init__(**shared)
         self.sr_weight = sr_weight
         self.scale = scale
         self.kernel = kernel

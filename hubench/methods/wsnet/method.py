@@ -82,18 +82,14 @@ class WSNet(DeepMethod):
         "sad_weight": Real(0, hint="(0 disables the term)"),
     }
 
+    shared_defaults: ClassVar[Mapping[str, Any]] = {
+        "epochs": 60, "batch_size": 128, "lr": 2e-3, "grad_clip": 1.0, "patience": 10, "min_delta": 1e-5,
+    }
+
     def __init__(
         self,
         *,
-        epochs: int = 60,
-        batch_size: int = 128,
-        lr: float = 2e-3,
         decoder_lr_scale: float = 0.025,
-        lr_step: int = 0,
-        lr_gamma: float = 0.5,
-        grad_clip: float | None = 1.0,
-        patience: int = 10,
-        min_delta: float = 1e-5,
         width: int = 16,
         d_state: int = 8,
         expand: int = 2,
@@ -109,15 +105,9 @@ class WSNet(DeepMethod):
         ls_prior: bool = True,
         kl_weight: float = 0.01,
         sad_weight: float = 0.1,
-        init: str = "vca",
-        device: str = "auto",
-        random_state: int | None = None,
+        **shared: Any,
     ) -> None:
-        super().__init__(
-            epochs=epochs, batch_size=batch_size, lr=lr, lr_step=lr_step, lr_gamma=lr_gamma,
-            grad_clip=grad_clip, patience=patience, min_delta=min_delta, init=init,
-            device=device, random_state=random_state,
-        )
+        super().__init__(**shared)
         self.decoder_lr_scale = decoder_lr_scale
         self.width = width
         self.d_state = d_state
