@@ -135,16 +135,18 @@ class DeepMethod(Method):
     random_state: int | None
 
     def __init__(self, **shared: Any) -> None:
+        """Store the shared hyperparameters: those given, the class's defaults for the rest."""
         cls = type(self)
         defaults, fixed = cls.shared_values()
         unknown = [name for name in shared if name not in SHARED_PARAMS or name in fixed]
         if unknown:
             raise TypeError(f"{cls.__name__}.__init__() got an unexpected keyword argument {unknown[0]!r}")
-        missing = [name for name in SHARED_PARAMS if name not in {**fixed, **defaults, **shared}]
+        values = {**fixed, **defaults, **shared}
+        missing = [name for name in SHARED_PARAMS if name not in values]
         if missing:
             raise TypeError(f"{cls.__name__}.__init__() missing required keyword-only argument(s) {missing}")
-        for name, value in {**fixed, **defaults, **shared}.items():
-            setattr(self, name, value)
+        for name in SHARED_PARAMS:
+            setattr(self, name, values[name])
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Give the subclass's ``__init__`` the complete signature (see the class docstring)."""
@@ -178,6 +180,7 @@ class DeepMethod(Method):
 
     @classmethod
     def _full_signature(cls, return_annotation: Any) -> inspect.Signature:
+        """``(self, *, <shared, with this class's defaults>, <own>)``."""
         defaults, fixed = cls.shared_values()
         annotations = inspect.get_annotations(DeepMethod)
         shared = [
@@ -185,9 +188,8 @@ class DeepMethod(Method):
                               default=defaults.get(name, inspect.Parameter.empty))
             for name in SHARED_PARAMS if name not in fixed
         ]
-        own = [p for p in cls.own_params if p.name not in SHARED_PARAMS]
         self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        return inspect.Signature([self_param, *shared, *own], return_annotation=return_annotation)
+        return inspect.Signature([self_param, *shared, *cls.own_params], return_annotation=return_annotation)
 
     # ---- hooks a method implements ---------------------------------------------------
     def build_network(self, observation: Observation, E_init: torch.Tensor) -> UnmixingNetwork:
