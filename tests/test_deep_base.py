@@ -62,14 +62,11 @@ class ToyDeep(DeepMethod):
 
     name = "toy-deep"
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
-
-    def __init__(self, *, epochs: int = 4, batch_size: int = 8, lr: float = 1e-2, lr_step: int = 2,
-                 lr_gamma: float = 0.5, grad_clip: float | None = 1.0, patience: int = 0,
-                 min_delta: float = 0.0, init: str = "random", device: str = "cpu",
-                 random_state: int | None = 0) -> None:
-        super().__init__(epochs=epochs, batch_size=batch_size, lr=lr, lr_step=lr_step, lr_gamma=lr_gamma,
-                         grad_clip=grad_clip, patience=patience, min_delta=min_delta, init=init,
-                         device=device, random_state=random_state)
+    # no hyperparameters of its own, so no __init__: the shared ones, with these defaults
+    shared_defaults: ClassVar[dict[str, Any]] = {
+        "epochs": 4, "batch_size": 8, "lr": 1e-2, "lr_step": 2, "grad_clip": 1.0, "min_delta": 0.0,
+        "init": "random", "device": "cpu", "random_state": 0,
+    }
 
     def build_network(self, observation: Observation, E_init: torch.Tensor) -> UnmixingNetwork:
         return _SoftmaxNet(E_init)

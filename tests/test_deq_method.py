@@ -33,7 +33,7 @@ def test_registered_with_the_paper_preset() -> None:
     full = get_method("deq-unmix", profile="full")
     assert (full.epochs, full.eta, full.max_iter, full.alpha) == (300, 0.01, 10, 0.2)
     assert (full.anderson_m, full.anderson_lam, full.backward) == (5, 0.1, "implicit")
-    assert (full.lr, full.lr_endmembers, full.weight_decay) == (0.01, 0.007, 1e-5)
+    assert (full.lr, full.decoder_lr_scale, full.weight_decay) == (0.01, 0.7, 1e-5)  # M at ~0.007
     assert (full.lr_step, full.lr_gamma, full.grad_clip) == (15, 0.8, 1.0)
 
 

@@ -63,7 +63,7 @@ def test_sr_weight_zero_turns_guidance_off() -> None:
 @pytest.mark.parametrize(("params", "match"), [
     ({"sr_weight": -1.0}, "sr_weight"), ({"scale": 0}, "scale"), ({"kernel": "lanczos"}, "kernel"),
     ({"unmix_loss": "l1"}, "unmix_loss"), ({"patch_size": 2, "scale": 3}, "patch_size"),
-    ({"hidden": 0}, "hidden"), ({"decoder_lr": 0.0}, "decoder_lr"),
+    ({"hidden": 0}, "hidden"), ({"decoder_lr_scale": 0.0}, "decoder_lr_scale"),
 ])
 def test_bad_parameters(params: dict, match: str) -> None:
     with pytest.raises(ParameterError, match=match):

@@ -8,7 +8,13 @@ the returned Estimate) lives here. See ``docs/deep-methods.md``.
 
 from __future__ import annotations
 
-from hubench.deep.base import DeepMethod, iterate_batches, to_simplex
+from hubench.deep.base import (
+    SHARED_PARAMS,
+    DeepMethod,
+    decoder_param_groups,
+    iterate_batches,
+    to_simplex,
+)
 from hubench.deep.device import resolve_device, resolve_seed, seeded
 from hubench.deep.layers import LinearDecoder, UnmixingNetwork, pad2d
 from hubench.deep.losses import sad_loss, spectral_angle
@@ -16,6 +22,7 @@ from hubench.deep.training import EarlyStopping, ProgressHook, TrainResult, trai
 from hubench.memory import PeakMemory
 
 __all__ = [
+    "SHARED_PARAMS",
     "DeepMethod",
     "EarlyStopping",
     "LinearDecoder",
@@ -23,6 +30,7 @@ __all__ = [
     "ProgressHook",
     "TrainResult",
     "UnmixingNetwork",
+    "decoder_param_groups",
     "iterate_batches",
     "pad2d",
     "resolve_device",

@@ -11,6 +11,7 @@ its loss and its hyperparameters; see ``docs/deep-methods.md`` for a worked exam
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
@@ -29,6 +30,14 @@ from hubench.solvers.vca import vca
 
 INITS = ("vca", "random")
 
+#: The hyperparameters every deep method has, in this order. Their types are the
+#: annotations of :class:`DeepMethod`, their rules its ``param_rules``, their defaults
+#: its ``shared_defaults`` merged with the method's.
+SHARED_PARAMS = (
+    "epochs", "batch_size", "lr", "lr_step", "lr_gamma", "grad_clip", "patience",
+    "min_delta", "init", "device", "random_state",
+)
+
 
 class DeepMethod(Method):
     """Base class of torch methods; subclasses implement the four hooks below.
@@ -45,12 +54,42 @@ class DeepMethod(Method):
     ``batches(data, generator)`` (optional)
         The batches of one epoch: by default shuffled row blocks of ``batch_size``.
     ``make_optimizer`` / ``make_scheduler`` (optional)
-        RMSprop(lr) and StepLR(lr_step, lr_gamma) unless overridden.
+        RMSprop(lr) and StepLR(lr_step, lr_gamma) unless overridden. A decoder with a
+        learning rate of its own: hyperparameter ``decoder_lr_scale`` and
+        :func:`decoder_param_groups` (the decoder learns at ``lr * decoder_lr_scale``).
 
-    Hyperparameters: the shared ones have their rules in ``param_rules`` below; a
-    subclass declares rules for its own in its ``param_rules`` (they are merged, see
-    :meth:`Method.rules`) and puts checks that need several values in
-    :meth:`check_param_combinations` (calling ``super()`` first).
+    Hyperparameters
+    ---------------
+    The shared ones (:data:`SHARED_PARAMS`: ``epochs``, ``batch_size``, ``lr``,
+    ``lr_step``, ``lr_gamma``, ``grad_clip``, ``patience``, ``min_delta``, ``init``,
+    ``device``, ``random_state``) are declared here once: their types (the annotations
+    below), rules (``param_rules``) and defaults (``shared_defaults``). A subclass writes
+
+    ``shared_defaults``
+        Its defaults for the shared ones: ``epochs``, ``batch_size`` and ``lr`` (they
+        have none here), and any other whose default differs from this class's
+        (``lr_step=0``, ``lr_gamma=0.5``, ``grad_clip=None``, ``patience=0``,
+        ``min_delta=1e-4``, ``init="vca"``, ``device="auto"``, ``random_state=None``).
+        Merged along the class hierarchy, like ``param_rules``.
+    ``shared_fixed`` (rarely)
+        Shared ones that are not hyperparameters of the method, with the value they
+        always hold (DEQ-Unmix: ``{"batch_size": 1}``, the image is the one batch).
+    ``__init__(self, *, <its own hyperparameters, with defaults>, **shared)``
+        Stores its own under their names and passes ``**shared`` on to
+        ``super().__init__``; a method with no hyperparameters of its own needs none.
+    ``param_rules``
+        One rule per hyperparameter of its own (merged with these, see
+        :meth:`Method.rules`); checks that need several values go in
+        :meth:`check_param_combinations` (calling ``super()`` first).
+
+    When the subclass is created, :meth:`__init_subclass__` gives its ``__init__`` the
+    complete signature (its ``__signature__``): ``self``, every shared hyperparameter
+    (keyword-only, with the subclass's default), then its own (and those of a deep
+    method it derives from). So ``inspect.signature`` and everything built on it
+    (:meth:`Method.param_names`, :meth:`Method.defaults`, ``get_params``, ``repr``,
+    the presets' and rules' checks, the driver) see every hyperparameter as if it were
+    written out; at a call, :meth:`__init__` here stores the shared ones given, the
+    defaults for the others, and refuses an unknown name with ``TypeError``.
 
     Attributes
     ----------
@@ -74,33 +113,83 @@ class DeepMethod(Method):
         "device": DEVICE_RULE,
         "random_state": Int(none_ok="a fresh seed"),
     }
+    shared_defaults: ClassVar[Mapping[str, Any]] = {
+        "lr_step": 0, "lr_gamma": 0.5, "grad_clip": None, "patience": 0, "min_delta": 1e-4,
+        "init": "vca", "device": "auto", "random_state": None,
+    }
+    shared_fixed: ClassVar[Mapping[str, Any]] = {}
+    #: The method's own hyperparameters (its ``__init__``'s and its deep bases'), in order.
+    own_params: ClassVar[tuple[inspect.Parameter, ...]] = ()
 
-    def __init__(
-        self,
-        *,
-        epochs: int,
-        batch_size: int,
-        lr: float,
-        lr_step: int,
-        lr_gamma: float,
-        grad_clip: float | None,
-        patience: int,
-        min_delta: float,
-        init: str,
-        device: str,
-        random_state: int | None,
-    ) -> None:
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.lr_step = lr_step
-        self.lr_gamma = lr_gamma
-        self.grad_clip = grad_clip
-        self.patience = patience
-        self.min_delta = min_delta
-        self.init = init
-        self.device = device
-        self.random_state = random_state
+    # The shared hyperparameters, stored by __init__ (SHARED_PARAMS, the same order).
+    epochs: int
+    batch_size: int
+    lr: float
+    lr_step: int
+    lr_gamma: float
+    grad_clip: float | None
+    patience: int
+    min_delta: float
+    init: str
+    device: str
+    random_state: int | None
+
+    def __init__(self, **shared: Any) -> None:
+        """Store the shared hyperparameters: those given, the class's defaults for the rest."""
+        cls = type(self)
+        defaults, fixed = cls.shared_values()
+        unknown = [name for name in shared if name not in SHARED_PARAMS or name in fixed]
+        if unknown:
+            raise TypeError(f"{cls.__name__}.__init__() got an unexpected keyword argument {unknown[0]!r}")
+        values = {**fixed, **defaults, **shared}
+        missing = [name for name in SHARED_PARAMS if name not in values]
+        if missing:
+            raise TypeError(f"{cls.__name__}.__init__() missing required keyword-only argument(s) {missing}")
+        for name in SHARED_PARAMS:
+            setattr(self, name, values[name])
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give the subclass's ``__init__`` the complete signature (see the class docstring)."""
+        super().__init_subclass__(**kwargs)
+        for attribute in ("shared_defaults", "shared_fixed"):
+            stray = [name for name in vars(cls).get(attribute, {}) if name not in SHARED_PARAMS]
+            if stray:
+                raise TypeError(f"{cls.__qualname__}.{attribute}: {stray} are not shared hyperparameters "
+                                f"({', '.join(SHARED_PARAMS)})")
+        own = {p.name: p for p in cls.own_params}  # a deep base's, inherited
+        init: Any = vars(cls).get("__init__")
+        if init is None:
+            init = _forwarding_init(cls)
+            cls.__init__ = init  # type: ignore[method-assign]
+        else:
+            own.update((p.name, p) for p in _own_parameters(cls, init))
+        cls.own_params = tuple(own.values())
+        init.__signature__ = cls._full_signature(inspect.signature(init).return_annotation)
+
+    @classmethod
+    def shared_values(cls) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(defaults, fixed)``: the shared hyperparameters with their defaults here, and
+        the shared names that are not hyperparameters with their values
+        (``shared_defaults`` and ``shared_fixed`` merged along the class hierarchy)."""
+        defaults: dict[str, Any] = {}
+        fixed: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            defaults.update(vars(klass).get("shared_defaults", {}))
+            fixed.update(vars(klass).get("shared_fixed", {}))
+        return {name: value for name, value in defaults.items() if name not in fixed}, fixed
+
+    @classmethod
+    def _full_signature(cls, return_annotation: Any) -> inspect.Signature:
+        """``(self, *, <shared, with this class's defaults>, <own>)``."""
+        defaults, fixed = cls.shared_values()
+        annotations = inspect.get_annotations(DeepMethod)
+        shared = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotations[name],
+                              default=defaults.get(name, inspect.Parameter.empty))
+            for name in SHARED_PARAMS if name not in fixed
+        ]
+        self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        return inspect.Signature([self_param, *shared, *cls.own_params], return_annotation=return_annotation)
 
     # ---- hooks a method implements ---------------------------------------------------
     def build_network(self, observation: Observation, E_init: torch.Tensor) -> UnmixingNetwork:
@@ -198,6 +287,39 @@ class DeepMethod(Method):
         return Estimate(A=to_simplex(A), E=E, Y_hat=Y_hat, info=info)
 
 
+def _own_parameters(cls: type, init: Any) -> list[inspect.Parameter]:
+    """The hyperparameters ``init`` (``(self, *, own..., **shared)``) declares itself."""
+    where = f"{cls.__qualname__}.__init__"
+    params = list(inspect.signature(init).parameters.values())[1:]  # after self
+    if not params or params[-1].kind is not inspect.Parameter.VAR_KEYWORD:
+        raise TypeError(
+            f"{where} must end with **shared and pass it to super().__init__: DeepMethod declares "
+            "the shared hyperparameters; set their defaults in shared_defaults "
+            "(docs/deep-methods.md, 'Adding a deep method')"
+        )
+    own = params[:-1]
+    positional = [p.name for p in own if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+    if positional:
+        raise TypeError(f"{where}: hyperparameters {positional} must be keyword-only (after *)")
+    shared = [p.name for p in own if p.name in SHARED_PARAMS]
+    if shared:
+        raise TypeError(f"{where} declares the shared hyperparameter(s) {shared}; "
+                        "give their defaults in shared_defaults instead")
+    return own
+
+
+def _forwarding_init(cls: type[DeepMethod]) -> Any:
+    """An ``__init__`` for a deep method that declares none: it passes everything to its
+    base's, and carries the class's own signature (defaults may differ from the base's)."""
+
+    def __init__(self: DeepMethod, **params: Any) -> None:
+        super(cls, self).__init__(**params)
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    __init__.__module__ = cls.__module__
+    return __init__
+
+
 def to_simplex(A: np.ndarray) -> np.ndarray:
     """Clip tiny negatives and renormalise rows, in float64: ``(n, p) -> (n, p)``.
 
@@ -213,19 +335,31 @@ def to_simplex(A: np.ndarray) -> np.ndarray:
 
 
 def decoder_param_groups(
-    network: torch.nn.Module, lr: float, decoder_lr_scale: float, prefix: str = "decoder"
+    network: torch.nn.Module, lr: float, decoder_lr_scale: float, decoder: str = "decoder"
 ) -> list[dict[str, Any]]:
-    """Optimiser parameter groups: the decoder (names starting with ``prefix``) learns
-    at ``lr * decoder_lr_scale``, everything else at ``lr``.
+    """Optimiser parameter groups ``[everything else, decoder]``: the decoder learns at
+    ``lr * decoder_lr_scale``, everything else at ``lr``.
+
+    The one way a deep method gives its decoder (its endmembers) a learning rate of its
+    own: the hyperparameter ``decoder_lr_scale`` and this helper, whatever the optimiser
+    (``torch.optim.RMSprop(decoder_param_groups(...))``, ``Adam``, ``AdamW``, ...).
+    ``decoder`` is the decoder's path in ``network.named_parameters()``: the parameter
+    of that name (CNNAEU's kernel ``"decoder"``, DEQ-Unmix's ``"layer.M"``) or every
+    parameter of the submodule of that name (``"decoder"`` matches ``decoder.weight``,
+    not ``decoder_gate.weight``). Raises ``ValueError`` when nothing matches.
 
     A VCA-initialised decoder is already close to the answer while the encoder starts
     from random weights; a smaller decoder rate lets the encoder catch up before the
     endmembers move. RMSprop has no bias correction, so its first steps are about
     ``10 * lr`` per weight, which is large against reflectances of order 0.1-1.
     """
-    decoder = [p for n, p in network.named_parameters() if n.startswith(prefix)]
-    others = [p for n, p in network.named_parameters() if not n.startswith(prefix)]
-    return [{"params": others, "lr": lr}, {"params": decoder, "lr": lr * decoder_lr_scale}]
+    named = list(network.named_parameters())
+    inside = [name == decoder or name.startswith(decoder + ".") for name, _ in named]
+    if not any(inside):
+        raise ValueError(f"{type(network).__name__} has no parameter {decoder!r} or under it")
+    others = [p for (_, p), dec in zip(named, inside, strict=True) if not dec]
+    decoder_params = [p for (_, p), dec in zip(named, inside, strict=True) if dec]
+    return [{"params": others, "lr": lr}, {"params": decoder_params, "lr": lr * decoder_lr_scale}]
 
 
 def iterate_batches(data: torch.Tensor, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:

@@ -30,7 +30,7 @@ Choices (see docs/methods.md and docs/deep-methods.md):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -145,34 +145,22 @@ class CNNAEU(DeepMethod):
         "decoder_lr_scale": Real(0, open_lo=True),
     }
 
+    shared_defaults: ClassVar[Mapping[str, Any]] = {"epochs": 320, "batch_size": 15, "lr": 3e-4}
+
     def __init__(
         self,
         *,
-        epochs: int = 320,
         n_patches: int = 250,
-        batch_size: int = 15,
         patch_size: int = 40,
         kernel_size: int = 11,
         hidden: int = 48,
-        lr: float = 3e-4,
-        lr_step: int = 0,
-        lr_gamma: float = 0.5,
-        grad_clip: float | None = None,
-        patience: int = 0,
-        min_delta: float = 1e-4,
         leaky_slope: float = 0.02,
         dropout: float = 0.2,
         softmax_scale: float = 3.0,
         decoder_lr_scale: float = 1.0,
-        init: str = "vca",
-        device: str = "auto",
-        random_state: int | None = None,
+        **shared: Any,
     ) -> None:
-        super().__init__(
-            epochs=epochs, batch_size=batch_size, lr=lr, lr_step=lr_step, lr_gamma=lr_gamma,
-            grad_clip=grad_clip, patience=patience, min_delta=min_delta, init=init,
-            device=device, random_state=random_state,
-        )
+        super().__init__(**shared)
         self.n_patches = n_patches
         self.patch_size = patch_size
         self.kernel_size = kernel_size

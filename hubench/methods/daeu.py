@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -142,37 +142,13 @@ class DAEU(DeepMethod):
         "decoder_lr_scale": Real(0, open_lo=True),
     }
 
+    shared_defaults: ClassVar[Mapping[str, Any]] = {"epochs": 100, "batch_size": 20, "lr": 1e-3}
+
     def __init__(
-        self,
-        *,
-        epochs: int = 100,
-        batch_size: int = 20,
-        lr: float = 1e-3,
-        lr_step: int = 0,
-        lr_gamma: float = 0.5,
-        grad_clip: float | None = None,
-        patience: int = 0,
-        min_delta: float = 1e-4,
-        leaky_slope: float = 0.1,
-        dropout: float = 0.0045,
-        decoder_lr_scale: float = 1.0,
-        init: str = "vca",
-        device: str = "auto",
-        random_state: int | None = None,
+        self, *, leaky_slope: float = 0.1, dropout: float = 0.0045, decoder_lr_scale: float = 1.0,
+        **shared: Any,
     ) -> None:
-        super().__init__(
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            lr_step=lr_step,
-            lr_gamma=lr_gamma,
-            grad_clip=grad_clip,
-            patience=patience,
-            min_delta=min_delta,
-            init=init,
-            device=device,
-            random_state=random_state,
-        )
+        super().__init__(**shared)
         self.leaky_slope = leaky_slope
         self.dropout = dropout
         self.decoder_lr_scale = decoder_lr_scale

@@ -21,8 +21,9 @@ Choices (inferred; docs/smile.md):
 - Unmixing loss: MSE between the patch and its reconstruction (``unmix_loss="mse"``,
   in the same units as the SR loss, so ``sr_weight=1`` weighs them equally), or the
   mean spectral angle (``"sad"``).
-- Adam, with its own learning rate ``decoder_lr`` for the endmembers (they start from
-  VCA, close to the answer, and should move slowly); decoder clamped at zero.
+- Adam; the endmembers learn at ``lr * decoder_lr_scale`` (they start from VCA, close
+  to the answer, and should move slowly: 1e-4 at the default ``lr`` 3e-3 and in every
+  preset); decoder clamped at zero.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from hubench.deep.base import DeepMethod, crop_windows
+from hubench.deep.base import DeepMethod, crop_windows, decoder_param_groups
 from hubench.deep.layers import UnmixingNetwork
 from hubench.deep.losses import sad_loss
 from hubench.errors import ParameterError
@@ -65,8 +66,11 @@ class SMILE(DeepMethod):
     epochs, n_patches, batch_size, patch_size : int
         Epochs; random patches per epoch; patches per step; patch side (rounded down to a
         multiple of ``scale``, clipped to the padded image).
-    lr, decoder_lr : float
-        Adam learning rates of the network and of the endmembers.
+    lr : float
+        Adam learning rate of the network.
+    decoder_lr_scale : float
+        The endmembers (decoder) learn at ``lr * decoder_lr_scale``: by default
+        ``3e-3 / 30 = 1e-4``; the ``quick`` preset's ``5e-3 * 0.02`` is 1e-4 too.
     leaky_slope : float
         Slope of the LeakyReLUs.
     lr_step, lr_gamma, grad_clip, patience, min_delta, init, device, random_state
@@ -81,7 +85,7 @@ class SMILE(DeepMethod):
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "ci": {"epochs": 2, "n_patches": 2, "batch_size": 2, "patch_size": 8, "hidden": 8, "patience": 0},
         "quick": {"epochs": 200, "n_patches": 2, "batch_size": 2, "patch_size": 24, "hidden": 32,
-                  "lr": 5e-3, "patience": 0},
+                  "lr": 5e-3, "decoder_lr_scale": 0.02, "patience": 0},
         "full": {"epochs": 600, "n_patches": 16, "batch_size": 8, "patch_size": 64, "hidden": 64,
                  "lr_step": 200, "lr_gamma": 0.5, "patience": 0},
     }
@@ -94,9 +98,11 @@ class SMILE(DeepMethod):
         "unmix_loss": Choice(*UNMIX_LOSSES),
         "n_patches": Int(min=1),
         "patch_size": Int(min=1),
-        "decoder_lr": Real(0, open_lo=True),
+        "decoder_lr_scale": Real(0, open_lo=True),
         "leaky_slope": Real(0, open_lo=True),
     }
+
+    shared_defaults: ClassVar[Mapping[str, Any]] = {"epochs": 250, "batch_size": 2, "lr": 3e-3, "min_delta": 0.0}
 
     def __init__(
         self,
@@ -107,27 +113,13 @@ class SMILE(DeepMethod):
         sigma: float | None = None,
         hidden: int = 32,
         unmix_loss: str = "mse",
-        epochs: int = 250,
         n_patches: int = 2,
-        batch_size: int = 2,
         patch_size: int = 32,
-        lr: float = 3e-3,
-        decoder_lr: float = 1e-4,
+        decoder_lr_scale: float = 1 / 30,
         leaky_slope: float = 0.1,
-        lr_step: int = 0,
-        lr_gamma: float = 0.5,
-        grad_clip: float | None = None,
-        patience: int = 0,
-        min_delta: float = 0.0,
-        init: str = "vca",
-        device: str = "auto",
-        random_state: int | None = None,
+        **shared: Any,
     ) -> None:
-        super().__init__(
-            epochs=epochs, batch_size=batch_size, lr=lr, lr_step=lr_step, lr_gamma=lr_gamma,
-            grad_clip=grad_clip, patience=patience, min_delta=min_delta, init=init,
-            device=device, random_state=random_state,
-        )
+        super().__init__(**shared)
         self.sr_weight = sr_weight
         self.scale = scale
         self.kernel = kernel
@@ -136,7 +128,7 @@ class SMILE(DeepMethod):
         self.unmix_loss = unmix_loss
         self.n_patches = n_patches
         self.patch_size = patch_size
-        self.decoder_lr = decoder_lr
+        self.decoder_lr_scale = decoder_lr_scale
         self.leaky_slope = leaky_slope
 
     # ---- validation -------------------------------------------------------------------
@@ -162,13 +154,8 @@ class SMILE(DeepMethod):
         )
 
     def make_optimizer(self, network: UnmixingNetwork) -> torch.optim.Optimizer:
-        assert isinstance(network, SmileNetwork)
-        others = [p for name, p in network.named_parameters() if not name.startswith("decoder.")]
-        groups: list[dict[str, Any]] = [
-            {"params": others},
-            {"params": list(network.decoder.parameters()), "lr": self.decoder_lr},
-        ]
-        return torch.optim.Adam(groups, lr=self.lr)
+        """Adam; the decoder's learning rate is ``lr * decoder_lr_scale``."""
+        return torch.optim.Adam(decoder_param_groups(network, self.lr, self.decoder_lr_scale))
 
     def batches(self, data: torch.Tensor, generator: torch.Generator) -> list[torch.Tensor]:
         """``n_patches`` random windows ``(batch, L, h, w)``, sides multiples of ``scale``."""

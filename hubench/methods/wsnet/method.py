@@ -5,8 +5,8 @@ Only the abstract is public; the network and every inferred choice are described
 early stopping, LR schedule, clipping, loss history, peak memory) is the shared
 :class:`~hubench.deep.base.DeepMethod` loop; this module adds the hyperparameters, the
 ablation switches (``use_wavelet``, ``use_mamba``, ``use_attention``, ``use_gate``,
-``kl_weight=0``) and Adam with a separate, smaller learning rate for the endmembers
-(``lr_decoder``, inferred: VCA already puts them close).
+``kl_weight=0``) and Adam with a smaller learning rate for the endmembers,
+``lr * decoder_lr_scale`` (inferred: VCA already puts them close).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from hubench.deep.base import DeepMethod
+from hubench.deep.base import DeepMethod, decoder_param_groups
 from hubench.deep.layers import UnmixingNetwork
 from hubench.errors import ParameterError
 from hubench.method import register_method
@@ -34,9 +34,11 @@ class WSNet(DeepMethod):
 
     Parameters
     ----------
-    epochs, batch_size, lr, lr_decoder : int, int, float, float
-        Training length, pixels per batch, Adam learning rates of the network and of
-        the endmembers.
+    epochs, batch_size, lr : int, int, float
+        Training length, pixels per batch, Adam learning rate of the network.
+    decoder_lr_scale : float
+        The endmembers (decoder) learn at ``lr * decoder_lr_scale`` (``2e-3 * 0.025 =
+        5e-5`` by default and in every preset).
     lr_step, lr_gamma, grad_clip, patience, min_delta
         Shared training controls (see :class:`~hubench.deep.base.DeepMethod`).
     width, d_state, expand, patch, heads : int
@@ -66,7 +68,7 @@ class WSNet(DeepMethod):
         "full": {"epochs": 150, "batch_size": 64, "width": 32, "d_state": 16, "patch": 2, "patience": 20},
     }
     param_rules: ClassVar[Mapping[str, Rule]] = {
-        "lr_decoder": Real(0, open_lo=True),
+        "decoder_lr_scale": Real(0, open_lo=True),
         "width": Int(min=1),
         "d_state": Int(min=1),
         "expand": Int(min=1),
@@ -80,18 +82,14 @@ class WSNet(DeepMethod):
         "sad_weight": Real(0, hint="(0 disables the term)"),
     }
 
+    shared_defaults: ClassVar[Mapping[str, Any]] = {
+        "epochs": 60, "batch_size": 128, "lr": 2e-3, "grad_clip": 1.0, "patience": 10, "min_delta": 1e-5,
+    }
+
     def __init__(
         self,
         *,
-        epochs: int = 60,
-        batch_size: int = 128,
-        lr: float = 2e-3,
-        lr_decoder: float = 5e-5,
-        lr_step: int = 0,
-        lr_gamma: float = 0.5,
-        grad_clip: float | None = 1.0,
-        patience: int = 10,
-        min_delta: float = 1e-5,
+        decoder_lr_scale: float = 0.025,
         width: int = 16,
         d_state: int = 8,
         expand: int = 2,
@@ -107,16 +105,10 @@ class WSNet(DeepMethod):
         ls_prior: bool = True,
         kl_weight: float = 0.01,
         sad_weight: float = 0.1,
-        init: str = "vca",
-        device: str = "auto",
-        random_state: int | None = None,
+        **shared: Any,
     ) -> None:
-        super().__init__(
-            epochs=epochs, batch_size=batch_size, lr=lr, lr_step=lr_step, lr_gamma=lr_gamma,
-            grad_clip=grad_clip, patience=patience, min_delta=min_delta, init=init,
-            device=device, random_state=random_state,
-        )
-        self.lr_decoder = lr_decoder
+        super().__init__(**shared)
+        self.decoder_lr_scale = decoder_lr_scale
         self.width = width
         self.d_state = d_state
         self.expand = expand
@@ -151,9 +143,8 @@ class WSNet(DeepMethod):
         return network
 
     def make_optimizer(self, network: UnmixingNetwork) -> torch.optim.Optimizer:
-        decoder = list(network.decoder.parameters())  # type: ignore[union-attr]
-        others = [p for p in network.parameters() if all(p is not q for q in decoder)]
-        return torch.optim.Adam([{"params": others, "lr": self.lr}, {"params": decoder, "lr": self.lr_decoder}])
+        """Adam; the decoder's learning rate is ``lr * decoder_lr_scale``."""
+        return torch.optim.Adam(decoder_param_groups(network, self.lr, self.decoder_lr_scale))
 
     def loss(self, network: UnmixingNetwork, batch: torch.Tensor) -> torch.Tensor:
         assert isinstance(network, WSNetwork)
