@@ -85,6 +85,8 @@ def test_an_entry_point_registers_its_method_once(fresh: Path, capsys: pytest.Ca
     assert not plugins.plugin_errors()
     assert main(["list", "methods", "ep-*"]) == 0
     assert "available" in capsys.readouterr().out
+    assert main(["test-method", "ep-good"]) == 0  # a plug-in is held to the same contract
+    assert "meets the method contract" in capsys.readouterr().out
 
 
 def test_failed_plugins_are_one_line_exit_2_and_listed(
@@ -106,7 +108,8 @@ def test_failed_plugins_are_one_line_exit_2_and_listed(
     store = fresh / "out" / "r.sqlite"
     for argv in (["run", "--methods", "vca", "--scenarios", "standard", "--profile", "ci",
                   "--seeds", "1", "--store", str(store)],
-                 ["leaderboard", "--store", str(store)], ["report", "--store", str(store)]):
+                 ["leaderboard", "--store", str(store)], ["report", "--store", str(store)],
+                 ["test-method", "vca"]):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "3 plug-ins failed to load" in err, err
@@ -132,3 +135,41 @@ def test_a_broken_hubench_plugins_module_is_listed_not_fatal(
     assert "cannot import plugin module 'no_such_module_hb_env'" in rows["no_such_module_hb_env"]
     assert main(["leaderboard", "--store", str(fresh / "x.sqlite")]) == 2
     assert "HUBENCH_PLUGINS: cannot import plugin module" in capsys.readouterr().err
+
+
+def test_test_method_fails_on_the_broken_example(
+    fresh: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "plugin_broken"))
+    monkeypatch.setenv(plugins.PLUGINS_ENV, "hubench_nmf_broken")
+    assert main(["test-method", "nmf-broken"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    status = {line.split()[1]: line for line in lines[:-1]}
+    assert status["abundances"].startswith("FAIL  abundances       abundances do not sum to one: "
+                                           "max |sum - 1| = ")
+    assert "enforce it, or declare relaxes_asc = True" in status["abundances"]
+    assert status["deterministic"].startswith("FAIL  deterministic    two fits with random_state=0 "
+                                              "differ: A differs")
+    assert "draw every random number from random_state" in status["deterministic"]
+    for check in ("metadata", "hyperparameters", "presets", "bad-values", "estimate"):
+        assert status[check].startswith("PASS"), status[check]
+    assert lines[-1].startswith("hubench test-method: 'nmf-broken' FAILS the method contract "
+                                "(abundances, deterministic")
+
+
+def test_test_method_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test-method", "vcaa"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown method 'vcaa' (did you mean 'vca'" in err and err.count("\n") == 1
+    assert main(["test-method", "fcls[tolx=1]"]) == 2
+    assert "method 'fcls' has no parameter 'tolx'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["test-method", "vca", "--profile", "huge"])
+    assert exc.value.code == 2
+
+
+def test_test_method_takes_overrides(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test-method", "vca[n_restarts=2]"]) == 0
+    assert "'vca[n_restarts=2]' meets the method contract" in capsys.readouterr().out
+    assert main(["test-method", "fcls[max_iter=0]"]) == 2  # refused before any check runs
+    assert "method 'fcls': max_iter: expected an int >= 1" in capsys.readouterr().err
