@@ -40,6 +40,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import sys
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Protocol
@@ -100,6 +101,11 @@ def _distribution(ep: metadata.EntryPoint) -> str:
     return f"distribution {dist.name} {dist.version}"
 
 
+def _initializing(module: str) -> bool:
+    spec = getattr(sys.modules.get(module), "__spec__", None)
+    return bool(getattr(spec, "_initializing", False))
+
+
 def entry_points(group: str) -> list[metadata.EntryPoint]:
     """The entry points of ``group`` visible on ``sys.path`` now (a ``--target``
     install counts: importlib.metadata reads every ``*.dist-info/entry_points.txt``)."""
@@ -116,7 +122,10 @@ def load_group(group: str, registry: _Registry) -> None:
     kind = _KINDS[group]
     for ep in entry_points(group):
         key = (group, ep.name, ep.value)
-        if key in _DONE:
+        if key in _DONE or _initializing(ep.module):
+            # An entry point whose module is being imported right now (the user imported
+            # the plug-in first, and it imported this registry) is checked on the next
+            # call, by load_plugins, once its registrations have run.
             continue
         _DONE.add(key)
         source = f"{_distribution(ep)}, entry point {ep.name!r} in {group} (= {ep.value})"

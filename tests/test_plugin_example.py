@@ -77,6 +77,19 @@ def test_the_installed_example_runs_end_to_end(installed: Path) -> None:
     assert "nmf-mu" in board.stdout and "vca+fcls" in board.stdout
 
 
+def test_importing_the_plugin_before_hubench_is_not_an_error(installed: Path) -> None:
+    """``import hubench_nmf`` first imports hubench.methods, which loads its entry points
+    while hubench_nmf is half-imported: that entry point must be checked later, not
+    reported as registering nothing."""
+    code = ("import hubench_nmf, hubench; from hubench.plugins import load_plugins, plugin_errors; "
+            "load_plugins(); assert not plugin_errors(), plugin_errors(); "
+            "print(type(hubench.get_method('nmf-mu')).__name__)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(installed), str(ROOT)])}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and done.stdout == "NMFMU\n", done.stderr
+
+
 def test_the_doc_shows_the_example_files_as_they_are() -> None:
     text = DOC.read_text()
     blocks = dict(re.findall(r"<!-- file: (\S+) -->\n```[a-z]*\n(.*?)```\n", text, re.DOTALL))
