@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_harness_plugin import plugin  # noqa: F401  (fixture)
 
 from hubench import plugins
 from hubench.cli import main
@@ -155,6 +156,19 @@ def test_test_method_fails_on_the_broken_example(
         assert status[check].startswith("PASS"), status[check]
     assert lines[-1].startswith("hubench test-method: 'nmf-broken' FAILS the method contract "
                                 "(abundances, deterministic")
+
+
+def test_test_method_on_a_method_that_cannot_run_here(
+    plugin: str, capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    assert main(["test-method", "t-gpu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    status = {line.split()[1]: line for line in lines[:-1]}
+    assert status["metadata"].startswith("PASS")
+    assert status["estimate"] == ("SKIP  estimate         the method cannot run here: needs the "
+                                  "package 'no_such_package_xyz'; install it with pip")
+    assert "'t-gpu' cannot run here (needs the package 'no_such_package_xyz'" in lines[-1]
+    assert "meets the method contract" not in lines[-1]
 
 
 def test_test_method_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
