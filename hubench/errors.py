@@ -39,6 +39,11 @@ class UnavailableError(HubenchError, RuntimeError):
     """A method or feature cannot run in this environment (missing package, no GPU)."""
 
 
+class PluginError(HubenchError, ImportError):
+    """A plug-in (an installed entry point or a ``$HUBENCH_PLUGINS`` module) failed to
+    load: a setup error of the user's environment, exit code 2 (hubench/plugins.py)."""
+
+
 class StoreError(HubenchError, RuntimeError):
     """The results store cannot be opened, written or has an incompatible schema."""
 

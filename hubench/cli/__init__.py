@@ -5,6 +5,12 @@ sub-command), ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> 
 Modules are discovered, so adding a command is adding one file. A
 :class:`~hubench.errors.HubenchError` (a user mistake) becomes one line on stderr and
 exit code 2, never a traceback.
+
+Before a command runs, the plug-ins are loaded (:func:`hubench.plugins.load_plugins`:
+installed entry points and ``$HUBENCH_PLUGINS``), so every command sees the same
+registries; a plug-in that fails to load is one line and exit code 2. A command module
+may set ``PLUGINS = "list"`` (load, but leave failures for the command to show, as
+``hubench list`` does) or ``PLUGINS = "none"`` (it never looks at a registry).
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     for mod in _commands():
         cmd = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(cmd)
-        cmd.set_defaults(_run=mod.run)
+        cmd.set_defaults(_run=mod.run, _plugins=getattr(mod, "PLUGINS", "strict"))
     return parser
 
 
@@ -56,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        if args._plugins != "none":
+            from hubench.plugins import load_plugins
+
+            load_plugins(strict=args._plugins == "strict")
         return int(args._run(args))
     except HubenchError as exc:
         sys.stderr.write(f"hubench {args.command}: error: {exc}\n")

@@ -28,6 +28,7 @@ from hubench.datasets.fetch import (
 from hubench.errors import DownloadError
 
 NAME = "data"
+PLUGINS = "none"  # no registry is looked up (hubench/cli/__init__.py)
 HELP = "list the published datasets (Samson, Jasper Ridge, USGS) or download one"
 
 

@@ -1,4 +1,8 @@
-"""``hubench list methods|scenarios|metrics``: what is registered, one line per entry."""
+"""``hubench list methods|scenarios|metrics``: what is registered, one line per entry.
+
+Plug-ins that failed to load are listed as unavailable with the error (the listing is
+where a user looks for them), instead of failing the command.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,11 @@ import sys
 
 from tabulate import tabulate
 
+from hubench.plugins import PluginFailure, plugin_errors
+
 NAME = "list"
 HELP = "list the registered methods, scenarios or metrics"
+PLUGINS = "list"  # plug-in failures are rows of the listing, not exit code 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +37,13 @@ def _methods(pattern: str) -> list[list[str]]:
         if not fnmatch.fnmatchcase(module, pattern):
             continue
         rows.append([module, "?", "-", f"unavailable: import failed: {error}", "(module did not import)"])
+    for failure in _failures(pattern, "hubench.methods", None):
+        rows.append([failure.name, "?", "-", f"unavailable: plug-in {failure.problem}", f"({failure.source})"])
     return rows
+
+
+def _failures(pattern: str, *groups: str | None) -> list[PluginFailure]:
+    return [f for group in groups for f in plugin_errors(group) if fnmatch.fnmatchcase(f.name, pattern)]
 
 
 def _scenarios(pattern: str) -> list[list[str]]:
@@ -44,6 +57,8 @@ def _scenarios(pattern: str) -> list[list[str]]:
                  else "a scene file (--scene-file)" if spec.name == "file" else "-")
         snr = "--snr applies" if spec.accepts_snr else "fixed noise"
         rows.append([name, spec.kind, needs, snr, spec.description])
+    for failure in _failures(pattern, "hubench.scenarios"):
+        rows.append([failure.name, "?", "-", "-", f"unavailable: plug-in {failure.message}"])
     return rows
 
 
@@ -55,13 +70,15 @@ def _metrics(pattern: str) -> list[list[str]]:
         info = METRICS.get(name)
         rows.append([name, getattr(info, "group", ""), getattr(info, "unit", ""),
                      f"{getattr(info, 'better', '?')} is better", getattr(info, "description", "")])
+    for failure in _failures(pattern, "hubench.metrics"):
+        rows.append([failure.name, "?", "-", "-", f"unavailable: plug-in {failure.message}"])
     return rows
 
 
 def run(args: argparse.Namespace) -> int:
-    from hubench.harness import load_plugins
+    from hubench.plugins import load_plugins
 
-    load_plugins()
+    load_plugins(strict=False)
     builders = {"methods": (_methods, ["name", "task", "requires", "availability", "description"]),
                 "scenarios": (_scenarios, ["name", "kind", "requires", "snr", "description"]),
                 "metrics": (_metrics, ["name", "group", "unit", "direction", "description"])}

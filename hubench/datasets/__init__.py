@@ -1,7 +1,8 @@
 """Scenes: synthetic scenarios, the USGS library, real-scene loaders.
 
 Every module of this package that defines scenarios is imported here so that its
-``@register_scenario`` decorators run.
+``@register_scenario`` decorators run; then the installed plug-ins of entry-point
+group ``hubench.scenarios`` are loaded (:mod:`hubench.plugins`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hubench.datasets.base import (
     register_scenario,
 )
 from hubench.datasets.formats import load_scene
+from hubench.plugins import load_group
 
 
 def _import_scenario_modules() -> None:
@@ -26,5 +28,6 @@ def _import_scenario_modules() -> None:
 
 
 _import_scenario_modules()
+load_group("hubench.scenarios", SCENARIOS)
 
 __all__ = ["SCENARIOS", "ScenarioSpec", "list_scenarios", "load_scene", "make_scene", "register_scenario"]

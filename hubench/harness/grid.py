@@ -12,7 +12,6 @@ registered method that can run here.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import math
 import operator
@@ -22,30 +21,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hubench.errors import HubenchError, ParameterError, UnknownNameError, suggest
+from hubench.errors import ParameterError, UnknownNameError, suggest
+from hubench.plugins import PLUGINS_ENV, load_plugins  # noqa: F401  (re-exported: harness, tests)
 
-PLUGINS_ENV = "HUBENCH_PLUGINS"
 DEFAULT_SCENARIOS = ("standard", "rare", "weak", "no-pure-pixels")
 DEFAULT_SEEDS = 3
 _SPEC = re.compile(r"^\s*([A-Za-z0-9_.+\-]+)\s*(?:\[(.*)\])?\s*$", re.DOTALL)
-
-
-def load_plugins() -> list[str]:
-    """Import the modules named in ``$HUBENCH_PLUGINS`` (comma-separated).
-
-    A plugin module registers extra methods or scenarios at import; the driver and
-    every worker import the same list, so plugin methods run isolated like built-ins.
-    """
-    names = [n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(",") if n.strip()]
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception as exc:  # any failure of a user module is a setup error
-            raise HubenchError(
-                f"{PLUGINS_ENV}: cannot import plugin module {name!r} ({type(exc).__name__}: {exc}); "
-                "check the name and PYTHONPATH"
-            ) from None
-    return names
 
 
 def parse_value(text: str) -> Any:

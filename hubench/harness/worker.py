@@ -1,7 +1,8 @@
 """What runs inside a worker process: build the scene, fit the method, score it.
 
-A worker is long-lived: it imports the registries once (and the plugins named in
-``$HUBENCH_PLUGINS``), then serves cells from a pipe until told to stop. Each cell's
+A worker is long-lived: it imports the registries once (importing them loads the
+installed plug-ins, hubench/plugins.py) and the modules named in ``$HUBENCH_PLUGINS``,
+then serves cells from a pipe until told to stop. Each cell's
 outcome comes back as a plain dict (:func:`run_cell`); the driver owns the store.
 """
 

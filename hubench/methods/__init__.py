@@ -10,6 +10,10 @@ file. A module must import optional packages
 (``mamba_ssm``...) lazily inside ``fit`` so that it still registers and is listed as
 unavailable with the reason. A module that fails to import at all is recorded in
 ``IMPORT_ERRORS`` and reported by ``hubench list methods``.
+
+Then the installed plug-ins of entry-point group ``hubench.methods`` are loaded
+(:mod:`hubench.plugins`): a method from another package is registered wherever this
+registry is.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from hubench.method import (
     list_methods,
     register_method,
 )
+from hubench.plugins import load_group
 
 IMPORT_ERRORS: dict[str, str] = {}
 
@@ -40,6 +45,7 @@ def _import_builtin_methods() -> None:
 
 
 _import_builtin_methods()
+load_group("hubench.methods", METHODS)
 
 __all__ = [
     "IMPORT_ERRORS",

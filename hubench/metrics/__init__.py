@@ -4,6 +4,10 @@
 (Hungarian on the SAD matrix), records the alignment, and computes every scalar metric;
 ``score`` returns just the flat dict. The metric functions in the submodules take
 already-aligned arrays and never align by themselves.
+
+Importing this package also loads the installed plug-ins of entry-point group
+``hubench.metrics`` (:mod:`hubench.plugins`), which register with
+:func:`~hubench.metrics.registry.register_metric`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from hubench.metrics.registry import (
     metric_unit,
 )
 from hubench.metrics.weak import average_precision, detection_counts
+from hubench.plugins import load_group
+
+load_group("hubench.metrics", METRICS)
 
 __all__ = [
     "COST_METRICS",
