@@ -329,6 +329,8 @@ def scene_from_arrays(
     rule = weak_by_rule(Y, A, E, normalised=normalised)
     names = tuple(endmember_names) if endmember_names is not None else None
     flags = rule.weak
+    if isinstance(weak, (str, int)):  # one endmember given alone: file[weak=water]
+        weak = [weak]
     if weak is not None:
         flags = np.zeros(A.shape[1], dtype=bool)
         for item in weak:
@@ -342,6 +344,7 @@ def scene_from_arrays(
                 raise DataError(f"{source}: weak index {item} out of range 0..{A.shape[1] - 1}")
     meta = dict(params or {})
     meta["weak_rule"] = rule.as_params()
+    meta["weak_source"] = "rule" if weak is None else "given"
     return Scene(
         Y=Y, A=A, E=E, image_shape=image_shape, weak=flags, name=name, params=meta,
         seed=seed, wavelengths=wavelengths, endmember_names=names,

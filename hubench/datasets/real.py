@@ -121,8 +121,11 @@ def _matrix(arrays: dict, key: str, path: Path, shape: tuple[int, int]) -> np.nd
     sources=_dataset_sources("samson"),
     location_params=("data_dir",),
 )
-def samson(seed: int, data_dir: PathLike | None = None) -> Scene:
-    """The Samson scene (``samson/samson_dataset.mat``): Y (9025, 156), A (9025, 3), E (3, 156)."""
+def samson(seed: int, data_dir: PathLike | None = None, weak: Sequence[int | str] | None = None) -> Scene:
+    """The Samson scene (``samson/samson_dataset.mat``): Y (9025, 156), A (9025, 3), E (3, 156).
+
+    ``weak`` (names or indices, e.g. ``samson[weak=water]``) replaces the weak rule's choice.
+    """
     (path,), digests = _files("samson", data_dir)
     arrays = read_arrays(path)
     n_pixels = SAMSON_SHAPE[0] * SAMSON_SHAPE[1]
@@ -134,7 +137,7 @@ def samson(seed: int, data_dir: PathLike | None = None) -> Scene:
     return scene_from_arrays(
         Y, A, scales[:, None] * M, SAMSON_SHAPE, name="samson", source=str(path),
         params=params, seed=seed, wavelengths=samson_wavelengths(),
-        endmember_names=SAMSON_NAMES, normalised=False,
+        endmember_names=SAMSON_NAMES, normalised=False, weak=weak,
     )
 
 
@@ -147,9 +150,12 @@ def samson(seed: int, data_dir: PathLike | None = None) -> Scene:
     sources=_dataset_sources("jasper"),
     location_params=("data_dir",),
 )
-def jasper(seed: int, data_dir: PathLike | None = None) -> Scene:
+def jasper(seed: int, data_dir: PathLike | None = None, weak: Sequence[int | str] | None = None) -> Scene:
     """Jasper Ridge (``jasper/jasperRidge2_R198.mat`` + ``jasper/end4.mat``):
-    Y (10000, 198) = raw / maxValue, A (10000, 4), E (4, 198)."""
+    Y (10000, 198) = raw / maxValue, A (10000, 4), E (4, 198).
+
+    ``weak`` (names or indices, e.g. ``jasper[weak=water,road]``) replaces the weak rule's choice.
+    """
     (image_path, ref_path), digests = _files("jasper", data_dir)
     image = read_arrays(image_path)
     ref = read_arrays(ref_path)
@@ -168,7 +174,7 @@ def jasper(seed: int, data_dir: PathLike | None = None) -> Scene:
         to_row_major(Y, shape, "F", image_path), to_row_major(A, shape, "F", ref_path), E, shape,
         name="jasper", source=str(ref_path), params=params, seed=seed,
         wavelengths=None if channel_wl is None else channel_wl[bands - 1],
-        endmember_names=names if len(names) == 4 else None, normalised=False,
+        endmember_names=names if len(names) == 4 else None, normalised=False, weak=weak,
     )
 
 

@@ -24,6 +24,9 @@ from hubench.errors import DataError
 RARE_MEAN_ABUNDANCE = 0.15
 LOW_ENERGY_FRACTION = 0.25
 NORMALISED_TOL = 0.01  # Samson's published water spectrum peaks at 0.99904
+# A value within this fraction of its threshold is *marginal*: a slightly different
+# reference (another release of the file, another scaling) could flip the rule.
+MARGINAL_FRACTION = 0.10
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,17 @@ class WeakRuleResult:
     mean_abundance: np.ndarray
     energy_fraction: np.ndarray
     scales: np.ndarray | None
+    rare_threshold: float = RARE_MEAN_ABUNDANCE
+    energy_threshold: float = LOW_ENERGY_FRACTION
+
+    @property
+    def marginal(self) -> np.ndarray:
+        """Endmembers whose mean abundance or energy share lies within
+        :data:`MARGINAL_FRACTION` (10%) of its threshold: the rule's verdict is fragile."""
+        near_rare = np.abs(self.mean_abundance - self.rare_threshold) <= MARGINAL_FRACTION * self.rare_threshold
+        near_energy = (np.abs(self.energy_fraction - self.energy_threshold)
+                       <= MARGINAL_FRACTION * self.energy_threshold)
+        return np.asarray(near_rare | near_energy)
 
     def as_params(self) -> dict[str, object]:
         """JSON-friendly summary for ``Scene.params``."""
@@ -47,8 +61,12 @@ class WeakRuleResult:
             "mean_abundance": [round(float(v), 6) for v in self.mean_abundance],
             "energy_fraction": [round(float(v), 6) for v in self.energy_fraction],
             "scales": None if self.scales is None else [float(v) for v in self.scales],
-            "rare_threshold": RARE_MEAN_ABUNDANCE,
-            "energy_threshold": LOW_ENERGY_FRACTION,
+            "rare_threshold": self.rare_threshold,
+            "energy_threshold": self.energy_threshold,
+            "rare": [bool(v) for v in self.rare],
+            "low_energy": [bool(v) for v in self.low_energy],
+            "weak_by_rule": [bool(v) for v in self.weak],
+            "marginal": [bool(v) for v in self.marginal],
         }
 
 
@@ -127,4 +145,6 @@ def weak_by_rule(
         mean_abundance=mean_abundance,
         energy_fraction=fraction,
         scales=scales,
+        rare_threshold=rare_threshold,
+        energy_threshold=energy_threshold,
     )

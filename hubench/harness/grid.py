@@ -77,20 +77,33 @@ class MethodRequest:
 
 
 def parse_method_spec(text: str) -> MethodRequest:
-    """``"fcls[tol=1e-9,max_iter=50]"`` -> ``MethodRequest("fcls", {...})``."""
+    """``"fcls[tol=1e-9,max_iter=50]"`` -> ``MethodRequest("fcls", {...})``.
+
+    A bare item after ``key=value`` extends that value into a list:
+    ``"jasper[weak=water,road]"`` gives ``weak=["water", "road"]``.
+    """
     match = _SPEC.match(text)
     if not match:
         raise ParameterError(f"--methods: cannot read {text!r}; write name or name[key=value,...]")
     name, inner = match.group(1), match.group(2)
     overrides: dict[str, Any] = {}
+    last: str | None = None
     if inner is not None and inner.strip():
         for item in inner.split(","):
             key, sep, value = item.partition("=")
+            if not sep and last is not None and item.strip():
+                # A bare item after key=value continues that value as a list:
+                # jasper[weak=water,road] -> weak=["water", "road"]
+                previous = overrides[last]
+                overrides[last] = [*(previous if isinstance(previous, list) else [previous]),
+                                   parse_value(item)]
+                continue
             if not sep or not key.strip() or not value.strip():
                 raise ParameterError(
                     f"--methods: cannot read {item.strip()!r} in {text!r}; write key=value"
                 )
-            overrides[key.strip()] = parse_value(value)
+            last = key.strip()
+            overrides[last] = parse_value(value)
     return MethodRequest(name, overrides)
 
 

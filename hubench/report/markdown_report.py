@@ -15,6 +15,7 @@ from pathlib import Path
 
 from hubench.errors import ParameterError
 from hubench.report.figures import PlotResult, plot_store
+from hubench.report.weak_table import weak_rule_blocks
 
 FIGURE_DIR = "figures"
 PAGE_NAME = "report.md"
@@ -68,6 +69,8 @@ def write_report(
     out_dir = Path(output)
     plots = plot_store(store_path, out_dir / FIGURE_DIR, formats=("png",))
     blocks = {label: figure_block(files, out_dir) for label, files in plots.files.items()}
+    for label, text in weak_rule_blocks(frame).items():  # real scenes: the weak rule's numbers
+        blocks[label] = text + blocks.get(label, "")
     page = render_markdown(
         frame.drop(columns=["scenario_label", "method_label"]),
         title=title,
