@@ -18,7 +18,7 @@ SMALL = {"epochs": 2, "batch_size": 64, "width": 8, "d_state": 4, "expand": 1, "
 
 @pytest.fixture(scope="module")
 def scene() -> hubench.Scene:
-    return hubench.make_scene("weak", seed=0, snr_db=30.0, image_shape=(12, 12), n_bands=40)
+    return hubench.make_scene("weak", seed=0, snr_db=30.0, image_shape=(12, 12), n_bands=40, abundance="dirichlet")
 
 
 def fit(scene: hubench.Scene, **params: object) -> hubench.Estimate:
@@ -88,7 +88,7 @@ def recovery(random_state: int = 0, scene_seed: int = 0, **overrides: object) ->
 
     Shared with ``benchmarks/threshold_spread.py``, which runs it over seeds and threads.
     """
-    clean = hubench.make_scene("standard", seed=scene_seed, snr_db=math.inf, image_shape=(20, 20), n_bands=50)
+    clean = hubench.make_scene("dirichlet", seed=scene_seed, snr_db=math.inf, image_shape=(20, 20), n_bands=50)
     params = {"epochs": 8, **overrides}
     method = hubench.get_method("ws-net", profile="quick", random_state=random_state, device="cpu", **params)
     est = method.fit(clean.observation())
