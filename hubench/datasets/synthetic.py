@@ -1,6 +1,6 @@
 """Synthetic scenes: USGS endmembers, controlled abundances and exact-SNR noise.
 
-:func:`generate` turns a :class:`SyntheticParams` (every knob of docs/dev/design.md,
+:func:`generate` turns a :class:`SyntheticParams` (every knob of docs/guide/scenarios.md,
 "Synthetic scenarios") and a seed into a :class:`~hubench.scene.Scene`. It is a pure
 function of both: the scene's randomness comes from ``numpy.random.default_rng(seed)``,
 drawn in a fixed order (endmembers, roles, rare blobs, abundances, pure pixels, noise),
