@@ -15,7 +15,7 @@ clean) with one torch thread, and reports:
 
 Run ``python benchmarks/bench_deq_memory.py`` for the table, or
 ``pytest benchmarks/bench_deq_memory.py --benchmark-only -s`` (the benchmark times the
-whole series once and prints it). Numbers are recorded in docs/deq-unmix.md.
+whole series once and prints it). Numbers are recorded in docs/dev/deq-unmix.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Timing of the batched FCLS solver (run with ``--benchmark-only``).
 
-Two comparisons, recorded in docs/classic-methods.md:
+Two comparisons, recorded in docs/dev/classic-methods.md:
 
 * 100 x 100 pixels, 224 bands, 6 endmembers: the batched solver against the per-pixel
   reference (augmented NNLS with ``scipy.optimize.nnls`` in a Python loop, as reference

@@ -1,6 +1,6 @@
 """SMILE with and without super-resolution guidance, against DAEU and VCA+FCLS.
 
-Not a pytest benchmark: a script whose printed Markdown table goes into docs/smile.md.
+Not a pytest benchmark: a script whose printed Markdown table goes into docs/dev/smile.md.
 Run (one thread): ``python benchmarks/smile_compare.py [--seeds 0 1 2] [--snr 10 30]``.
 Scene seed and ``random_state`` are the same number; means over seeds.
 """

@@ -1,6 +1,6 @@
 """WS-Net vs DAEU vs VCA+FCLS, and WS-Net's ablations, on `weak` and `rare` at 10 dB.
 
-Not a pytest benchmark: a script whose printed Markdown table goes into docs/ws-net.md.
+Not a pytest benchmark: a script whose printed Markdown table goes into docs/dev/ws-net.md.
 Run: ``python benchmarks/wsnet_compare.py [--seeds 0 1] [--size 30]`` (one thread).
 """
 

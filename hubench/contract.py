@@ -2,7 +2,7 @@
 
 ``hubench test-method NAME`` and ``tests/test_registry_generic.py`` both run
 :func:`run_checks`, so a built-in method and a plug-in from another package are held to
-the same contract (docs/adding-a-method.md), as ``benchopt test`` does for a solver.
+the same contract (docs/guide/adding-a-method.md), as ``benchopt test`` does for a solver.
 
 The checks, in order (each is PASS, FAIL with the reason, or SKIP with the reason):
 

@@ -1,6 +1,6 @@
 """The three records every part of hubench agrees on: Scene, Observation, Estimate.
 
-Array conventions (see docs/design.md): ``Y`` is ``(n_pixels, n_bands)``, ``A`` is
+Array conventions (see docs/dev/design.md): ``Y`` is ``(n_pixels, n_bands)``, ``A`` is
 ``(n_pixels, n_endmembers)``, ``E`` is ``(n_endmembers, n_bands)`` and ``Y ~= A @ E``.
 Pixels are in row-major (C) order of ``image_shape = (H, W)``.
 Each record validates itself on construction and raises :class:`ValidationError`

@@ -1,4 +1,4 @@
-"""Figures of the synthetic scenario families for docs/data.md.
+"""Figures of the synthetic scenario families for docs/guide/scenarios.md.
 
 For each family (standard, spatial, rare, weak, variability, nonlinear, sensor) this
 writes, from the ``quick`` profile (50 x 50 pixels, 99 bands) at one seed:

@@ -88,7 +88,7 @@ def test_run_real_and_file_scenes_store_rows_the_leaderboard_shows(
     assert by[("vca+fcls", "file")]["metrics"]["armse"] < 1e-6
     assert by[("fcls", "file")]["metrics"]["armse"] < 1e-8
     samson = by[("vca+fcls", "samson")]["metrics"]
-    # docs/real-data.md, VCA+FCLS over seeds 0-9: aRMSE 0.270 +- 0.014, mSAD 0.0666 +- 0.0056
+    # docs/guide/your-data.md, VCA+FCLS over seeds 0-9: aRMSE 0.270 +- 0.014, mSAD 0.0666 +- 0.0056
     # (1 restart), 0.272 +- 0.004 / 0.0667 (3 restarts); bounds at about 3.5 std.
     assert 0.22 < samson["armse"] < 0.32 and 0.047 < samson["msad"] < 0.087
     # FCLS given Samson's reference endmembers is deterministic: 0.168 (its coarse reference)

@@ -105,7 +105,7 @@ def quick_recovery(random_state: int = 0, scene_seed: int = 0, **overrides: obje
 
 #: Limits of the recovery test, 1.5 x the worst value measured over random_state 0-9 at
 #: 1 and 2 torch/BLAS threads and random_state 0-4 with generic CPU kernels, rounded up
-#: (benchmarks/threshold_spread.py; table in docs/deep-methods.md "Test thresholds
+#: (benchmarks/threshold_spread.py; table in docs/dev/deep-methods.md "Test thresholds
 #: of deep methods"). Measured: msad 0.0169-0.0234, armse 0.062-0.138 (median 0.078;
 #: 0.071 at random_state 0 and 1 thread here, 0.109 on another 2-core VM). It can still
 #: fail (random_state 0-2): an untrained network (lr ~0) gives armse >= 0.343, one epoch

@@ -88,7 +88,7 @@ def quick_recovery(random_state: int = 0, scene_seed: int = 0, **overrides: obje
 
 #: Limits of the recovery test, 1.5 x the worst value measured over random_state 0-9 at
 #: 1 and 2 torch/BLAS threads and random_state 0-4 with generic CPU kernels, rounded up
-#: (benchmarks/threshold_spread.py; table in docs/deep-methods.md "Test thresholds
+#: (benchmarks/threshold_spread.py; table in docs/dev/deep-methods.md "Test thresholds
 #: of deep methods"). Measured: msad 0.009-0.0175, armse 0.011-0.033 (median 0.020). The
 #: scene matters more than the machine: on the seed-1 scene armse reaches 0.10, so these
 #: limits hold for this test's scene (seed 0) only. It can still fail (random_state 0-2): an

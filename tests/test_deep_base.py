@@ -133,7 +133,7 @@ def train_linear(seed: int = 0, lr: float = 0.1, **hooks: object) -> tuple[torch
 
 #: Last / first loss when the loop stops: 1.5 x the worst value measured over seeds 0-9
 #: at 1 and 2 threads (1.9e-7-8.4e-7, the same at both; generic CPU kernels within),
-#: rounded up (benchmarks/threshold_spread.py; docs/deep-methods.md "Test
+#: rounded up (benchmarks/threshold_spread.py; docs/dev/deep-methods.md "Test
 #: thresholds of deep methods"). Was 1e-4. SGD at lr=0 gives 1.0 and fails.
 LOSS_RATIO_LIMIT = 1.3e-6
 

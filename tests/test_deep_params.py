@@ -1,7 +1,7 @@
 """The deep methods' hyperparameters: names, defaults and decoder learning rates pinned.
 
 Recorded from commit eb76c9f, before the decoder rate had one name and the shared
-hyperparameters were declared once (docs/deep-methods.md, "Adding a deep method"):
+hyperparameters were declared once (docs/dev/deep-methods.md, "Adding a deep method"):
 every name and default is as it was there, except the decoder rate, now
 ``decoder_lr_scale`` everywhere (the decoder learns at ``lr * decoder_lr_scale``):
 

@@ -190,7 +190,7 @@ def layers(graph: dict[str, set[str]]) -> dict[str, int]:
         part = name.split(".")[1]
         assert part in LAYER_OF, (
             f"{name}: hubench.{part} has no layer; add it to LAYERS in {Path(__file__).name} "
-            "(and to the layer list in docs/design.md)"
+            "(and to the layer list in docs/dev/design.md)"
         )
         out[name] = LAYER_OF[part]
     out["hubench"] = max(out[t] for t in graph["hubench"])

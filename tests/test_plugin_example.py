@@ -1,4 +1,4 @@
-"""The external-method example of docs/adding-a-method.md, installed as a package.
+"""The external-method example of docs/guide/adding-a-method.md, installed as a package.
 
 ``tests/plugin_example`` (``hubench-nmf``: multiplicative-update NMF started from VCA) is
 built and installed with pip into a temporary ``--target`` folder, offline and without
@@ -21,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "tests" / "plugin_example"
-DOC = ROOT / "docs" / "adding-a-method.md"
+DOC = ROOT / "docs" / "guide" / "adding-a-method.md"
 FILES = ("tests/plugin_example/pyproject.toml", "tests/plugin_example/src/hubench_nmf/__init__.py")
 
 
@@ -93,6 +93,6 @@ def test_importing_the_plugin_before_hubench_is_not_an_error(installed: Path) ->
 def test_the_doc_shows_the_example_files_as_they_are() -> None:
     text = DOC.read_text()
     blocks = dict(re.findall(r"<!-- file: (\S+) -->\n```[a-z]*\n(.*?)```\n", text, re.DOTALL))
-    assert set(FILES) <= set(blocks), f"docs/adding-a-method.md must show {FILES}"
+    assert set(FILES) <= set(blocks), f"docs/guide/adding-a-method.md must show {FILES}"
     for name in FILES:
         assert blocks[name] == (ROOT / name).read_text(), f"{name} and its copy in the doc differ"

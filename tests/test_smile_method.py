@@ -85,7 +85,7 @@ def recovery(random_state: int = 0, scene_seed: int = 0, **overrides: object) ->
 
 #: Limits of the recovery test, 1.5 x the worst value measured over random_state 0-9 at
 #: 1 and 2 torch/BLAS threads and random_state 0-4 with generic CPU kernels, rounded up
-#: (benchmarks/threshold_spread.py; table in docs/deep-methods.md "Test thresholds
+#: (benchmarks/threshold_spread.py; table in docs/dev/deep-methods.md "Test thresholds
 #: of deep methods"). Measured: msad 0.0067-0.0100, armse 0.067-0.088, unmix_loss_ratio
 #: 0.025-0.057. It can still fail (random_state 0-2): an untrained network (lr ~0) or one
 #: epoch gives armse >= 0.164 and a loss ratio >= 0.94, random endmembers msad >= 0.63. (msad alone cannot

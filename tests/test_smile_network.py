@@ -99,7 +99,7 @@ def sr_training(seed: int = 0, cube_seed: int = 1, steps: int = 150, lr: float =
 
 #: Last / first SR loss: 1.5 x the worst value measured over the network seeds 0-9 at 1
 #: and 2 threads (0.041-0.132, the same at both) and seeds 0-4 with generic CPU kernels
-#: (up to 0.244), rounded up (benchmarks/threshold_spread.py; docs/deep-methods.md
+#: (up to 0.244), rounded up (benchmarks/threshold_spread.py; docs/dev/deep-methods.md
 #: "Test thresholds of deep methods"). Was 0.25 (one run: 0.049). An SR head that does
 #: not learn (lr=0) gives 1.0 and fails.
 SR_LOSS_RATIO_LIMIT = 0.37

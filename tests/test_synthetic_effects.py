@@ -1,6 +1,6 @@
 """Endmember variability, nonlinear mixing and sensor effects, each against its definition.
 
-The definitions are in docs/data.md ("Variability, nonlinear mixing and sensor
+The definitions are in docs/guide/scenarios.md ("Variability, nonlinear mixing and sensor
 effects"). Where a property can be seen in the scene itself it is measured there
 (scale factors from the pixels, spectral variability from pure pixels, gains and
 stripes from the residual of a noiseless scene); the mixing models are recomputed
@@ -41,7 +41,7 @@ def snr_db(clean: np.ndarray, noise: np.ndarray) -> float:
 
 
 def weights_by_formula(n_bands: int, n_knots: int, guard: int = 2) -> list[list[float]]:
-    """docs/data.md: knots at j d, j = -2 .. K + 1, d = 1 / (K - 1); Gaussian weights of
+    """docs/guide/scenarios.md: knots at j d, j = -2 .. K + 1, d = 1 / (K - 1); Gaussian weights of
     width d, normalised per band. Written with loops, apart from the module's version."""
     d = 1.0 / (n_knots - 1)
     knots = [j * d for j in range(-guard, n_knots + guard)]

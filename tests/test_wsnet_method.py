@@ -97,7 +97,7 @@ def recovery(random_state: int = 0, scene_seed: int = 0, **overrides: object) ->
 
 #: Limits of the recovery test, 1.5 x the worst value measured over random_state 0-9 at
 #: 1 and 2 torch/BLAS threads and random_state 0-4 with generic CPU kernels, rounded up
-#: (benchmarks/threshold_spread.py; table in docs/deep-methods.md "Test thresholds
+#: (benchmarks/threshold_spread.py; table in docs/dev/deep-methods.md "Test thresholds
 #: of deep methods"). Measured: msad 5.3e-4-1.15e-3, armse 4.6e-4-7.6e-4. What it can
 #: catch (random_state 0-2): a broken least-squares prior (ls_prior=False, one epoch:
 #: armse >= 0.17) or broken endmembers (random init: msad >= 0.6). What it cannot: a

@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION", parser_class=type(parser))
     sub.required = True
     listing = sub.add_parser("list", help="show known datasets and whether they are present")
-    listing.add_argument("--data-dir", default=None, help="data directory (default: see docs/real-data.md)")
+    listing.add_argument("--data-dir", default=None, help="data directory (default: see docs/guide/your-data.md)")
     getter = sub.add_parser("fetch", help="download a dataset, verify its sha256, write atomically")
     getter.add_argument("name", metavar="NAME", help=f"one of: {', '.join(sorted(DATASETS))}, or all")
     getter.add_argument("--data-dir", default=None, help="target folder (default: $HUBENCH_DATA_DIR or ./data)")
@@ -70,7 +70,7 @@ def _fetch(args: argparse.Namespace) -> int:
         try:
             fetch(name, args.data_dir, force=args.force, timeout=args.timeout, deadline=args.deadline,
                   report=report)
-        except DownloadError as exc:  # not bad input: exit code 1 (docs/real-data.md)
+        except DownloadError as exc:  # not bad input: exit code 1 (docs/guide/your-data.md)
             sys.stderr.write(f"hubench data: error: {exc}\n")
             return 1
     return 0

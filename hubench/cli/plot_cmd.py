@@ -1,5 +1,5 @@
 """``hubench plot``: figures of a results store (abundance maps, spectra, metrics vs SNR,
-weak-endmember precision-recall curves). See docs/figures.md."""
+weak-endmember precision-recall curves). See docs/dev/figures.md."""
 
 from __future__ import annotations
 

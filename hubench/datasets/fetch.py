@@ -82,7 +82,7 @@ def _raw(repo: str, commit: str, path: str) -> str:
     return f"https://raw.githubusercontent.com/{repo}/{commit}/{path}"
 
 
-# Sources and digests as listed in ../shared/data/README.md (see docs/real-data.md).
+# Sources and digests as listed in ../shared/data/README.md (see docs/guide/your-data.md).
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (

@@ -396,7 +396,7 @@ def load_scene(
     names_key, wavelengths_key : str, optional
         Variables holding endmember names and band wavelengths (nm).
     weak : sequence of int or str, optional
-        Weak endmembers by index or name; default: the rule of docs/design.md.
+        Weak endmembers by index or name; default: the rule of docs/guide/your-data.md ("Weak endmembers by rule").
     references_normalised : bool, optional
         Whether E was scaled per endmember (then the weak rule rescales it by NNLS);
         default: detected (every endmember peaks at 1 within 1%).

@@ -1,6 +1,6 @@
 """Real scenes: Samson, Jasper Ridge, and any user file, registered as scenarios.
 
-Provenance, shapes and the weak-endmember results are in docs/real-data.md. The files
+Provenance, shapes and the weak-endmember results are in docs/guide/your-data.md. The files
 are found as described in :mod:`hubench.datasets.fetch` (``data_dir`` argument,
 ``HUBENCH_DATA_DIR``, ``./data``, ``../shared/data``). A real scene does not depend on
 the seed (it only varies the methods' randomness) but stores it; SNR options are refused.

@@ -1,6 +1,6 @@
 """Synthetic scenes: USGS endmembers, controlled abundances and exact-SNR noise.
 
-:func:`generate` turns a :class:`SyntheticParams` (every knob of docs/design.md,
+:func:`generate` turns a :class:`SyntheticParams` (every knob of docs/guide/scenarios.md,
 "Synthetic scenarios") and a seed into a :class:`~hubench.scene.Scene`. It is a pure
 function of both: the scene's randomness comes from ``numpy.random.default_rng(seed)``,
 drawn in a fixed order (endmembers, roles, rare blobs, abundances, pure pixels, noise),
@@ -9,7 +9,7 @@ so the same seed gives the same ``A`` and ``E`` at every ``snr_db``. The optiona
 each draw from their own stream ``default_rng([seed, k])``, so they leave that order,
 and every scene made without them, untouched. Everything is vectorised over pixels.
 The choices (band averaging, mixing toward an interior point for ceilings, top-k blobs
-for rare endmembers, the colored-noise profile, the effects) are in docs/data.md.
+for rare endmembers, the colored-noise profile, the effects) are in docs/guide/scenarios.md.
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ def generate(seed: int, *, name: str = "synthetic", **knobs: Any) -> Scene:
     Scene
         ``Y = A @ E + N`` with ``A (H*W, p)``, ``E (p, n_bands)`` (with the effects on,
         ``Y`` is the variable, nonlinear, sensor-distorted image and ``A``, ``E`` stay
-        the linear abundances and reference spectra; docs/data.md); ``weak`` flags the
+        the linear abundances and reference spectra; docs/guide/scenarios.md); ``weak`` flags the
         weak and rare endmembers; ``params`` holds every resolved knob
         (JSON-serialisable).
     """

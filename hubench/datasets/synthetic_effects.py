@@ -1,6 +1,6 @@
 """Endmember variability, nonlinear mixing and sensor effects of synthetic scenes.
 
-The definitions are in docs/data.md ("Variability, nonlinear mixing and sensor effects").
+The definitions are in docs/guide/scenarios.md ("Variability, nonlinear mixing and sensor effects").
 In short, for pixel ``n``, band ``b`` and the scene's reference endmembers ``E``:
 
 - spectral variability: pixel ``n`` sees material ``k`` as ``e_nk = E_k * m_nk``,

@@ -96,7 +96,7 @@ def _pair(name: str, value: Any) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class SyntheticParams:
-    """Every knob of a synthetic scene (docs/design.md, "Synthetic scenarios").
+    """Every knob of a synthetic scene (docs/guide/scenarios.md, "Knobs").
 
     Sizes: ``n_endmembers``, ``image_shape`` (H, W), ``n_bands`` (band-averaged from the
     182 clean USGS channels). Noise: ``snr_db`` (``inf`` = none), ``noise`` white or
@@ -108,7 +108,7 @@ class SyntheticParams:
     ``rare_length_scale`` (blob field). Weak: ``n_weak``, ``weak_albedo`` (spectrum
     scale), ``weak_max_abundance`` (ceiling everywhere).
 
-    Effects (docs/data.md, "Variability, nonlinear mixing and sensor effects"; all off by
+    Effects (docs/guide/scenarios.md, "Variability, nonlinear mixing and sensor effects"; all off by
     default). Endmember variability: ``variability`` none, scaling (a per-pixel factor),
     spectral (a smooth multiplicative curve per pixel and material) or both, at
     ``variability_strength`` (scaling: standard deviation of the log factor; spectral:

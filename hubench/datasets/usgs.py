@@ -1,7 +1,7 @@
 """The USGS 1995 spectral library (498 minerals on the 224 AVIRIS channels), packaged.
 
 The package file ``data/usgs_1995.npz`` is written by ``scripts/convert_usgs.py`` from
-``USGS_1995_Library.mat`` (public domain; provenance in ``docs/data.md``). Its channels
+``USGS_1995_Library.mat`` (public domain; provenance in ``docs/dev/data.md``). Its channels
 are sorted by wavelength; the loader drops the water-absorption bands (1350-1450 nm and
 1800-1960 nm, 26 channels) and the 16 channel rows whose channel number is the
 source's fill value (2359-2508 nm) unless told otherwise, leaving 182 channels.

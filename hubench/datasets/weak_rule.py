@@ -1,4 +1,4 @@
-"""The weak-endmember rule for real scenes (docs/design.md, "Metrics").
+"""The weak-endmember rule for real scenes (docs/guide/your-data.md, "Weak endmembers by rule").
 
 Real scenes have no weak endmembers "by construction", so they are chosen by rule:
 endmember ``k`` is weak when

@@ -3,7 +3,7 @@
 A deep method subclasses :class:`DeepMethod` and provides its network (an
 :class:`UnmixingNetwork`), its loss and its hyperparameters; everything else (device,
 seeding, determinism, training loop, early stopping, timing, peak memory, progress,
-the returned Estimate) lives here. See ``docs/deep-methods.md``.
+the returned Estimate) lives here. See ``docs/dev/deep-methods.md``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ kernels, the float32 copy of ``Y`` on the device, the decoder's initial endmembe
 projection after each step), per-epoch loss history, wall time, peak memory, progress
 reporting, and turning the trained network into an :class:`~hubench.scene.Estimate`
 (float64 abundances on the simplex). A method module then holds only its network,
-its loss and its hyperparameters; see ``docs/deep-methods.md`` for a worked example.
+its loss and its hyperparameters; see ``docs/dev/deep-methods.md`` for a worked example.
 """
 
 from __future__ import annotations
@@ -295,7 +295,7 @@ def _own_parameters(cls: type, init: Any) -> list[inspect.Parameter]:
         raise TypeError(
             f"{where} must end with **shared and pass it to super().__init__: DeepMethod declares "
             "the shared hyperparameters; set their defaults in shared_defaults "
-            "(docs/deep-methods.md, 'Adding a deep method')"
+            "(docs/dev/deep-methods.md, 'Adding a deep method')"
         )
     own = params[:-1]
     positional = [p.name for p in own if p.kind is not inspect.Parameter.KEYWORD_ONLY]

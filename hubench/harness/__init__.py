@@ -7,7 +7,7 @@ Public API::
                        profile="ci", store="out/results.sqlite", jobs=2)
     frame = ResultStore("out/results.sqlite").to_frame()   # one row per cell
 
-See docs/harness.md.
+See docs/dev/harness.md.
 """
 
 from __future__ import annotations

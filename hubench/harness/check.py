@@ -17,7 +17,7 @@ direction by more than ``atol + rtol * |baseline|``:
 - both are overridden per method and metric by the tolerance table, a CSV beside the
   baseline (``leaderboards/ci-tolerances.csv``: ``method, metric, atol, rtol``; data,
   not code, measured for the deep methods with ``benchmarks/ci_spread.py``, see
-  docs/leaderboards.md). A ``metric`` may be a metric family (``rmse_em`` covers
+  docs/guide/leaderboards.md). A ``metric`` may be a metric family (``rmse_em`` covers
   ``rmse_em0``, ``rmse_em1``...) or ``*``; a metric a method's rows do not name falls
   back to its ``*`` row, then to the method's default above.
 

@@ -8,7 +8,7 @@ An estimate is *degenerate* when an endmember has collapsed:
   other (two outputs found the same material, so another one is missing).
 
 Such a cell gets status ``degenerate``: its metrics are still stored (they say how bad
-it is), but leaderboards count it apart from the ``ok`` cells (docs/harness.md).
+it is), but leaderboards count it apart from the ``ok`` cells (docs/dev/harness.md).
 """
 
 from __future__ import annotations

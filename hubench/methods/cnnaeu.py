@@ -10,7 +10,7 @@ softmax over channels of ``scale * x`` (the abundance maps). Decoder: one convol
 Loss: the spectral angle between each input pixel and its reconstruction, averaged
 over pixels and patches (``mean(acos(clamp(cos)))``).
 
-Choices (see docs/methods.md and docs/deep-methods.md):
+Choices (see docs/dev/methods.md and docs/dev/deep-methods.md):
 
 - Endmembers: the decoder kernel summed over space, ``E[k] = sum_ij W[:, k, i, j]``
   (``K^2`` times the paper's spatial average: the same spectra up to one common

@@ -9,7 +9,7 @@ abundances) and Gaussian dropout; the decoder is linear, without bias and
 non-negative, and its weight is the endmember matrix. The loss is the spectral angle
 between each pixel and its reconstruction, averaged over the batch.
 
-Choices and departures from the public notebook (see docs/methods.md):
+Choices and departures from the public notebook (see docs/dev/methods.md):
 
 - The Gaussian-dropout output feeds the decoder (the notebook computes it and then
   decodes the undropped abundances); it is active in training only.
@@ -131,7 +131,7 @@ class DAEU(DeepMethod):
         "ci": {"epochs": 3, "batch_size": 64, "patience": 0},
         # quick: ~1,200 steps of 256 pixels (per-step overhead dominates on CPU), the
         # rate cut by 0.3 after 50 epochs so the last epochs settle (early stopping on
-        # the noisy epoch loss stopped runs at a bad point); see docs/deep-methods.md.
+        # the noisy epoch loss stopped runs at a bad point); see docs/dev/deep-methods.md.
         "quick": {"epochs": 120, "batch_size": 256, "lr": 2e-3, "lr_step": 50, "lr_gamma": 0.3,
                   "decoder_lr_scale": 0.01, "patience": 0},
         "full": {"epochs": 100, "batch_size": 20, "lr": 1e-3, "patience": 0},

@@ -4,7 +4,7 @@ Given the endmembers ``E``, every pixel's abundances solve
 ``min |y - E^T a|^2  s.t.  a >= 0, sum(a) = 1`` exactly. Reference implementations run
 one QP per pixel in a Python loop; hubench solves all pixels at once with the batched
 active-set solver of :mod:`hubench.solvers.simplex_ls` (one product ``Y @ E.T``, then
-O(p^2) work per pixel and iteration), see docs/classic-methods.md. ``info`` records the
+O(p^2) work per pixel and iteration), see docs/dev/classic-methods.md. ``info`` records the
 iterations and the largest KKT residual, so that exactness is checked on every run.
 """
 

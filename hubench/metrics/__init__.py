@@ -1,4 +1,4 @@
-"""Metrics with exact definitions (docs/metrics.md) and the endmember alignment.
+"""Metrics with exact definitions (docs/guide/metrics.md) and the endmember alignment.
 
 ``evaluate(scene, estimate)`` aligns the estimated endmembers to the true ones once
 (Hungarian on the SAD matrix), records the alignment, and computes every scalar metric;

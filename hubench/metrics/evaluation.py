@@ -1,6 +1,6 @@
 """Score one estimate against its scene: align once, then every metric on aligned arrays.
 
-The exact definitions and edge cases are in docs/metrics.md.
+The exact definitions and edge cases are in docs/guide/metrics.md.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Over the endmembers marked weak and all pixels, a pixel *has* endmember ``k`` when
 ``A[i, k] >= tau`` and the method *detects* it when ``A_hat[i, k] >= tau``. Counts are
 pooled over the weak endmembers (micro-average), so an endmember present in many pixels
-weighs more than a rare one. See docs/metrics.md for every edge case.
+weighs more than a rare one. See docs/guide/metrics.md for every edge case.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ significance, ranks and counts, with no display text in them. The renderers
 (:mod:`hubench.report.render_md`, :mod:`hubench.report.render_csv`) only format it;
 nothing is parsed back from a rendered string.
 
-Definitions (docs/leaderboards.md):
+Definitions (docs/guide/leaderboards.md):
 
 - statistics of a cell group are over the seeds of the cells that finished ``ok``
   (finite values only): mean, sample std (``ddof=1``), count, and the percentile

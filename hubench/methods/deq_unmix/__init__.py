@@ -4,7 +4,7 @@ Small modules, each tested on its own: :mod:`.anderson` (the fixed-point solver)
 :mod:`.superpixel_prox` (SLIC superpixels, graph smoothing and the simplex projection),
 :mod:`.gradient_net` (the learned gradient ``G_theta``), :mod:`.fixed_point` (the
 equilibrium layer with implicit or unrolled backward) and :mod:`.method` (the registered
-method). See ``docs/deq-unmix.md``.
+method). See ``docs/dev/deq-unmix.md``.
 """
 
 from hubench.methods.deq_unmix.method import DEQUnmix, DEQUnmixNetwork

@@ -4,7 +4,7 @@ In proximal gradient descent on ``0.5 |Y - A M|^2`` over the simplex, the step i
 ``A <- prox(A - eta * (A M - Y) M^T)`` (rows = pixels, ``M`` is ``(p, n_bands)``).
 DEQ-Unmix replaces that gradient by a trainable convolutional network that sees the
 spectral-spatial neighbourhood. The authors withhold its architecture; the choice made
-here (inferred, see docs/deq-unmix.md):
+here (inferred, see docs/dev/deq-unmix.md):
 
 * input features per pixel: the current abundances ``A`` and the exact data-term
   gradient ``D = (A M - Y) M^T`` (both ``p`` channels), laid out as a ``(1, 2p, H, W)``

@@ -16,7 +16,7 @@ MSE(Y, A M)``, AdamW (lr 0.01, weight decay 1e-5) with lr 0.007 for ``M``
 clipped at 1. The ``full`` preset is the paper's Samson
 setting (300 epochs, eta 0.01, cap 10, alpha 0.2).
 
-Inferred (withheld by the authors; each a hyperparameter, see docs/deq-unmix.md): the
+Inferred (withheld by the authors; each a hyperparameter, see docs/dev/deq-unmix.md): the
 architecture of ``G_theta`` and the prox blend; ``eta=None`` meaning ``1 / |M0 M0^T|_2``
 outside the Samson preset; the stopping tolerance (relative residual 1e-4); a final
 solve with a larger cap (``eval_max_iter``) for the returned abundances; the SLIC
@@ -99,7 +99,7 @@ class DEQUnmix(DeepMethod):
         # quick: a short schedule; M learns at 0.01 * 0.1 = 0.001 (the paper's 0.007
         # drifts away from the VCA start in 30 epochs); the adjoint solve stops at 1e-4 /
         # 15 evaluations (an approximate gradient; it was 2/3 of the fit). See
-        # docs/deep-methods.md.
+        # docs/dev/deep-methods.md.
         "quick": {"epochs": 25, "max_iter": 10, "hidden": 16, "decoder_lr_scale": 0.1,
                   "backward_max_iter": 15, "backward_tol": 1e-4},
         "full": {"epochs": 300, "eta": 0.01, "max_iter": 10, "alpha": 0.2},

@@ -3,7 +3,7 @@
 DEQ-Unmix (Wang et al., arXiv 2604.11279) replaces the proximal operator of the
 abundance constraint by a step that first smooths the abundances over superpixels and
 then returns to the probability simplex. The authors withhold the exact network; the
-inferred form used here (documented in docs/deq-unmix.md) is
+inferred form used here (documented in docs/dev/deq-unmix.md) is
 
     prox(V) = P_simplex( w_pix * V + w_mean * S(V) + w_prop * Ahat S(V) )
 
@@ -108,7 +108,7 @@ def slic_superpixels(
         stays inside SLIC's local search window. Measured share of the reference
         abundance variance left inside segments (lower = more homogeneous), one
         segment asked per 64 pixels: Samson 2.9% (144 segments) vs 25% (61) with
-        connectivity enforced; ``spatial`` scene 10.5% vs 31%; see docs/deq-unmix.md.
+        connectivity enforced; ``spatial`` scene 10.5% vs 31%; see docs/dev/deq-unmix.md.
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""SMILE: super-resolution-guided multi-task unmixing (inferred design; docs/smile.md).
+"""SMILE: super-resolution-guided multi-task unmixing (inferred design; docs/dev/smile.md).
 
 Importing this subpackage registers the ``smile`` method.
 """

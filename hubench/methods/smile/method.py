@@ -13,7 +13,7 @@ super-resolution head is then never evaluated): the ablation behind the paper's
 task-affinity claim. The unmixing output is the abundance map at the observed
 resolution.
 
-Choices (inferred; docs/smile.md):
+Choices (inferred; docs/dev/smile.md):
 
 - Any image size: the image is reflect-padded at the bottom/right to a multiple of
   ``scale`` once, patches have sides that are multiples of ``scale``, and the

@@ -1,6 +1,6 @@
 """SMILE's multi-task network: a shared encoder with an unmixing and a super-resolution head.
 
-Inferred design (only the paper's abstract is public; see docs/smile.md). All parts are
+Inferred design (only the paper's abstract is public; see docs/dev/smile.md). All parts are
 fully convolutional, so one set of weights runs at any resolution:
 
 - **Shared spatial-spectral encoder** ``phi``: input scaled by a fixed data scale, a

@@ -4,7 +4,7 @@ Small modules, each tested on its own: :mod:`.wavelet` (differentiable DWT encod
 :mod:`.selective_scan` (pure-PyTorch parallel selective scan), :mod:`.mamba_branch`
 (Mamba block; ``mamba_ssm`` on CUDA only), :mod:`.attention` (Weak Signal Attention),
 :mod:`.model` (gate, abundance head, decoder, KL separability term) and :mod:`.method`
-(the registered method). See ``docs/ws-net.md``.
+(the registered method). See ``docs/dev/ws-net.md``.
 """
 
 from hubench.methods.wsnet.method import WSNet

@@ -1,7 +1,7 @@
 """Weak Signal Attention: self-attention over band tokens that favours weak spectral cues.
 
 The paper's abstract says only that this branch "enhances low-similarity spectral cues".
-Inferred design, documented here and in ``docs/ws-net.md``:
+Inferred design, documented here and in ``docs/dev/ws-net.md``:
 
 1. **Dominant pattern.** For each pixel ``x`` (``(L,)``) the model supplies ``r``, its
    reconstruction by the *dominant* endmembers alone (the least-squares projection of

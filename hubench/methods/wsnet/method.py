@@ -1,7 +1,7 @@
 """``ws-net``: WS-Net (Long, Zia, Fu, Rolland, Zhou; arXiv 2603.09037, 2026) as a method.
 
 Only the abstract is public; the network and every inferred choice are described in
-:mod:`hubench.methods.wsnet.model` and ``docs/ws-net.md``. Training (device, seeding,
+:mod:`hubench.methods.wsnet.model` and ``docs/dev/ws-net.md``. Training (device, seeding,
 early stopping, LR schedule, clipping, loss history, peak memory) is the shared
 :class:`~hubench.deep.base.DeepMethod` loop; this module adds the hyperparameters, the
 ablation switches (``use_wavelet``, ``use_mamba``, ``use_attention``, ``use_gate``,
