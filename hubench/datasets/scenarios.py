@@ -70,7 +70,7 @@ def _register(name: str, description: str, version: str = GENERATOR_VERSION, **d
 # superpixel prox, SMILE's super-resolution guidance) are then judged where their
 # premise holds. Version 2 marks the change from i.i.d. Dirichlet draws (version 1);
 # the i.i.d. scene stays available as `dirichlet` (and as `abundance=dirichlet` on any
-# scenario). docs/data.md explains the choice per scenario.
+# scenario). docs/guide/scenarios.md explains the choice per scenario.
 SPATIAL = {"abundance": "spatial", "length_scale": 5.0, "temperature": 0.3}
 SPATIAL_VERSION = "2"
 
