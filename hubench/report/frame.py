@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from hubench.errors import HubenchError, UnknownNameError, suggest
+from hubench.errors import HubenchError, ParameterError, UnknownNameError, suggest
 from hubench.report.stats import COST_METRICS, metric_columns, require_direction
 
 DEFAULT_METRICS = (
@@ -155,3 +155,37 @@ def resolve_metrics(frame: pd.DataFrame, metrics: Sequence[str] | None) -> list[
             )
         require_direction(name, present)
     return list(metrics)
+
+
+def resolve_rank_by(frame: pd.DataFrame, rank_by: Sequence[str] | None) -> list[str] | None:
+    """The rank metrics asked for (``--rank-by``), checked against the frame; None (the
+    default: every quality metric shown) when not given.
+
+    Raises
+    ------
+    UnknownNameError
+        A name that is no metric column of the frame (with a suggestion).
+    ParameterError
+        A cost metric (cost is shown, never ranked), a name given twice, or no name.
+    """
+    if rank_by is None:
+        return None
+    names = list(rank_by)
+    if not names:
+        raise ParameterError("--rank-by: name at least one metric")
+    present = metric_columns(frame)
+    for name in names:
+        if name in COST_METRICS:
+            raise ParameterError(
+                f"--rank-by: {name!r} is a cost metric; cost is shown beside quality, never "
+                f"ranked; rank by quality metrics ({', '.join(present)})"
+            )
+        if name not in present:
+            raise UnknownNameError(
+                f"--rank-by: metric {name!r} is not in the store{suggest(name, present)}; "
+                f"available: {', '.join(present)}"
+            )
+        require_direction(name, present)
+    if len(set(names)) != len(names):
+        raise ParameterError(f"--rank-by: a metric named twice in {','.join(names)}")
+    return names
