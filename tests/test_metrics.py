@@ -152,8 +152,10 @@ def ref_macro(A, A_hat, weak, tau) -> dict[str, float]:
         rec = tp / (tp + fn) if tp + fn else math.nan
         if tp + fp:
             prec = tp / (tp + fp)
+        elif tp + fn:
+            prec = 0.0  # present somewhere, detected nowhere
         else:
-            prec = 0.0 if tp + fn else math.nan
+            prec = math.nan  # neither present nor detected
         if math.isnan(rec) or math.isnan(prec):
             f1 = math.nan
         else:

@@ -133,10 +133,8 @@ def per_endmember_detection(A: np.ndarray, A_hat: np.ndarray, tau: float) -> lis
     for k in range(A.shape[1]):
         counts = detection_counts(A[:, k], A_hat[:, k], tau)
         rec = recall(counts)
-        if counts.tp + counts.fp + counts.fn == 0:
-            prec = NAN
-        else:
-            prec = precision(counts)
+        # Neither present nor detected anywhere: nothing to find, nothing claimed.
+        prec = NAN if counts.tp + counts.fp + counts.fn == 0 else precision(counts)
         out.append(
             EndmemberDetection(
                 recall=rec,
