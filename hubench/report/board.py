@@ -425,9 +425,10 @@ def _scenario(
             columns.append((scenario, position, metric, snr, cost))
             test = tests.get(metric)
             for m in methods:
-                tested = test is not None and m in test.index
-                pvalue = float(test.loc[m, "pvalue"]) if tested else math.nan
-                worse = bool(test.loc[m, "worse"]) if tested else False
+                if test is not None and m in test.index:  # a blind method, with statistics
+                    pvalue, worse = float(test.loc[m, "pvalue"]), bool(test.loc[m, "worse"])
+                else:
+                    pvalue, worse = math.nan, False
                 cells.append(
                     (scenario, position, metric, snr, cost, m, *stats[m], bool(best[m]),
                      float(rank[m]), pvalue, worse)
