@@ -15,7 +15,13 @@ from hubench.errors import ParameterError
 from hubench.report import build_leaderboard, render_csv, render_markdown, summarize
 from hubench.report.board import Leaderboard
 from hubench.report.render_csv import board_csv
-from hubench.report.render_md import board_markdown, scenario_frame
+from hubench.report.render_md import (
+    REFERENCE_LABEL,
+    REFERENCE_RANK,
+    board_markdown,
+    rank_line,
+    scenario_frame,
+)
 from hubench.report.significance import bootstrap_mean_ci, compare_to_best
 from hubench.report.text import format_mean_std, rank_text, snr_text
 
@@ -55,7 +61,7 @@ def test_cells_hold_the_statistics_of_the_ok_cells() -> None:
     assert got["mean"] == pytest.approx(alpha.mean()) and got["n"] == 6
     # the CSV's summary: the same groups, in the same order as summarize()
     pd.testing.assert_frame_equal(
-        board.summary[["scenario", "method", "snr_db", "metric", "mean", "std", "n"]],
+        board.summary[["scenario", "method", "snr_db", "metric", "mean", "std", "n", "reference"]],
         summarize(frame, ["armse", "msad", "fit_seconds"]),
     )
 
@@ -108,8 +114,9 @@ def test_counts_supervision_and_failures() -> None:
     given = board.cells[(board.cells.method == "given") & (board.cells.metric == "armse")]
     assert given.loc[given.snr_db == 20.0, "mean"].item() == pytest.approx(0.05)
     table = scenario_frame(board, "weak")
-    assert list(table["method"]) == ["given (given E)", "blind"]
-    assert list(table["degenerate"]) == ["1/3", "0/4"]
+    assert list(table["method"]) == ["blind", REFERENCE_LABEL, "given (given E)"]
+    assert list(table["rank"]) == ["1.00", "", REFERENCE_RANK]
+    assert list(table["degenerate"]) == ["0/4", "", "1/3"]
     assert "armse @ noiseless" not in table.columns  # no value there: column left out
 
 
@@ -170,3 +177,80 @@ def test_real_scene_has_bare_columns_and_no_snr() -> None:
     ]  # fmt: skip
     assert "| SNR         | n/a (real scenes)" in board_markdown(board)
     assert np.isnan(board.summary["snr_db"]).all()
+
+
+# ---- the reference block and the rank metrics ---------------------------------------
+def _with_reference(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (every row blind) plus a supervised method ``oracle`` that is the best of
+    every quality metric, so that ranking it with the blind ones would move them."""
+    rows = [
+        cell("oracle", r.scenario, r.snr_db, r.seed, armse=0.01, msad=math.nan,
+             weak_recall=1.0, fit_seconds=0.01, task="supervised")
+        for r in frame[frame.method == "alpha"].itertuples()
+    ]  # fmt: skip
+    return pd.concat([frame.assign(task="blind"), pd.DataFrame(rows)], ignore_index=True)
+
+
+def test_reference_block_is_shown_and_never_ranked() -> None:
+    frame = _with_reference(grid_frame())
+    board = _board(frame)
+    methods = board.methods[board.methods.scenario == "weak"]
+    assert list(methods["method"])[-1] == "oracle" and methods["supervised"].tolist()[-1]
+    assert math.isnan(methods["rank"].tolist()[-1])
+    oracle = board.cells[board.cells.method == "oracle"]
+    assert not oracle["best"].any() and oracle["rank"].isna().all()
+    assert oracle["pvalue"].isna().all() and not oracle["worse"].any()
+    # best (bold) is the best blind method, although the reference is better
+    armse = board.cells[(board.cells.metric == "armse") & (board.cells.scenario == "weak")]
+    assert set(armse.loc[armse.best, "method"]) == {"alpha"}
+    assert "oracle" not in set(board.average_rank["method"])
+    table = scenario_frame(board, "weak")
+    assert list(table["method"]) == ["alpha", "beta", "gamma", REFERENCE_LABEL, "oracle (given E)"]
+    assert list(table["rank"])[-2:] == ["", REFERENCE_RANK]
+    assert table.iloc[3, 1:].eq("").all()  # the label row has no cell
+    oracle_row = table.iloc[4]
+    assert not any(str(v).startswith("**") for v in oracle_row)
+    page = board_markdown(board, statistics=True)
+    assert REFERENCE_LABEL in page and "the reference block is not ranked" in page
+    assert "Reference methods (given the true endmembers) are not ranked." in page
+    csv = pd.read_csv(io.StringIO(board_csv(board)))
+    assert set(csv.loc[csv.reference, "method"]) == {"oracle"}
+    assert len(csv) == len(board.summary)
+
+
+def test_ranks_within_task_do_not_depend_on_the_reference() -> None:
+    frame = grid_frame()
+    without = _board(frame.assign(task="blind"))
+    with_ref = _board(_with_reference(frame))
+    blind = with_ref.cells[with_ref.cells.method != "oracle"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(blind, without.cells)
+    pd.testing.assert_frame_equal(
+        with_ref.methods[~with_ref.methods.supervised].reset_index(drop=True), without.methods
+    )
+    pd.testing.assert_frame_equal(with_ref.average_rank, without.average_rank)
+    # several supervised methods: none is ranked, among themselves either
+    two = _with_reference(frame)
+    extra = two[two.method == "oracle"].assign(method="oracle2", armse=0.02)
+    board = _board(pd.concat([two, extra], ignore_index=True))
+    refs = board.methods[board.methods.supervised]
+    assert refs["rank"].isna().all() and set(refs["method"]) == {"oracle", "oracle2"}
+    assert set(board.methods.loc[~board.methods.supervised, "method"]) == {"alpha", "beta", "gamma"}
+
+
+def test_rank_by_chooses_the_columns_the_rank_averages() -> None:
+    frame = grid_frame()
+    default = _board(frame)
+    assert default.rank_by == ["armse", "msad"]  # every quality metric shown, no cost
+    by_armse = build_leaderboard(frame, ["armse", "msad", "fit_seconds"], rank_by=["armse"])
+    assert by_armse.rank_by == ["armse"]
+    ranks = by_armse.methods.set_index(["scenario", "method"])["rank"]
+    # alpha has the lowest armse, gamma the highest: ranks 1, 2, 3 in every scenario
+    assert ranks[("weak", "alpha")] == 1.0 and ranks[("weak", "gamma")] == 3.0
+    msad = by_armse.cells[by_armse.cells.metric == "msad"]
+    assert msad["rank"].isna().all() and msad["best"].any()  # shown, bold, not ranked
+    assert rank_line(by_armse, "weak").startswith("`rank` averages 2 columns of the rank metrics "
+                                                 "(`armse`; rank by: `armse`)")  # fmt: skip
+    # a rank metric not among the shown ones is added to them
+    added = build_leaderboard(frame, ["armse"], rank_by=["msad"], statistics=False)
+    assert list(added.metrics.index) == ["armse", "msad"] and added.rank_by == ["msad"]
+    assert added.methods.set_index(["scenario", "method"])["rank"][("weak", "gamma")] == 1.0

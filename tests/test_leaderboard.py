@@ -23,6 +23,7 @@ from hubench.report.leaderboard import (
     summarize,
     write_text_atomic,
 )
+from hubench.report.render_md import REFERENCE_LABEL
 from hubench.report.stats import best_mask, column_ranks, metric_direction
 
 
@@ -184,8 +185,10 @@ def test_header_names_settings_and_versions() -> None:
 def test_csv_is_tidy_long_form() -> None:
     frame = grid_frame()
     csv = pd.read_csv(io.StringIO(render_csv(frame, metrics=["armse", "fit_seconds"])))
-    assert list(csv.columns) == ["scenario", "method", "snr_db", "metric", "mean", "std", "n"]
-    assert len(csv) == 2 * 3 * 2 * 2
+    assert list(csv.columns) == [
+        "scenario", "method", "snr_db", "metric", "mean", "std", "n", "reference",
+    ]  # fmt: skip
+    assert len(csv) == 2 * 3 * 2 * 2 and not csv["reference"].any()
     row = csv[
         (csv.scenario == "weak")
         & (csv.method == "beta")
@@ -207,10 +210,11 @@ def test_variants_labelled_and_snr_special_values() -> None:
                      method_params=json.dumps({"tol": 1e-9})))  # fmt: skip
     rows.append(cell("fcls", "standard", math.inf, 0, armse=0.3))
     tables = parse_markdown_tables(render_markdown(pd.DataFrame(rows), metrics=["armse"]))
-    assert set(tables["samson"]["method"]) == {
+    assert list(tables["samson"]["method"]) == [
+        REFERENCE_LABEL,
         "fcls[tol=1e-06] (given E)",
         "fcls[tol=1e-09] (given E)",
-    }
+    ]
     assert "armse" in tables["samson"].columns
     assert "armse @ noiseless" in tables["standard"].columns
     csv = pd.read_csv(io.StringIO(render_csv(pd.DataFrame(rows), metrics=["armse"])))
@@ -339,6 +343,7 @@ def test_metric_that_does_not_apply_is_left_out_of_the_rank() -> None:
     rows = []
     for s in range(2):
         rows.append(cell("fcls", "standard", 20.0, s, armse=0.05, msad=math.nan))  # supervised
+        rows.append(cell("abund", "standard", 20.0, s, armse=0.07, msad=math.nan))  # no E
         rows.append(cell("blind1", "standard", 20.0, s, armse=0.10, msad=0.1))
         rows.append(cell("blind2", "standard", 20.0, s, armse=0.20, msad=0.2))
         rows.append(
@@ -348,6 +353,55 @@ def test_metric_that_does_not_apply_is_left_out_of_the_rank() -> None:
         "standard"
     ]
     ranks = dict(zip(table["method"], table["rank"], strict=True))
-    # fcls: armse rank 1, msad not applicable -> 1; blind1: (2 + 1) / 2; broken: (4 + 3) / 2
-    assert ranks == {"fcls (given E)": "1.00", "blind1": "1.50", "blind2": "2.50", "broken": "3.50"}
-    assert list(table["method"]) == ["fcls (given E)", "blind1", "blind2", "broken"]
+    # fcls (registered as supervised): a reference, not ranked. Among the blind methods:
+    # abund: armse rank 1, msad not applicable -> 1; blind1: (2 + 1) / 2; broken: (4 + 3) / 2
+    assert ranks == {"abund": "1.00", "blind1": "1.50", "blind2": "2.50", "broken": "3.50",
+                     REFERENCE_LABEL: "", "fcls (given E)": "ref"}  # fmt: skip
+    assert list(table["method"]) == [
+        "abund", "blind1", "blind2", "broken", REFERENCE_LABEL, "fcls (given E)",
+    ]  # fmt: skip
+
+
+def test_cli_rank_by_changes_the_rank_and_is_stated(store_path, capsys) -> None:
+    path, _ = store_path
+    pages = {}
+    for rank_by in ("armse", "msad"):
+        argv = ["leaderboard", "--store", str(path), "--metrics", "armse,msad", "--rank-by", rank_by]
+        assert main(argv) == 0
+        pages[rank_by] = capsys.readouterr().out
+    for rank_by, page in pages.items():
+        assert f"rank by: `{rank_by}`" in page
+        assert f"`rank`: mean over the columns of the rank metrics (`{rank_by}`)" in page
+    # alpha has the lowest armse and the highest msad (grid_frame): first, then last
+    by_armse = parse_markdown_tables(pages["armse"])["weak"]
+    by_msad = parse_markdown_tables(pages["msad"])["weak"]
+    assert list(by_armse["method"]) == ["alpha", "beta", "gamma"]
+    assert list(by_msad["method"]) == ["gamma", "beta", "alpha"]
+    assert list(by_armse["rank"]) == list(by_msad["rank"]) == ["1.00", "2.00", "3.00"]
+    # the default: every quality metric shown, stated as such
+    assert main(["leaderboard", "--store", str(path), "--metrics", "armse,msad,fit_seconds"]) == 0
+    assert "rank by: `armse`, `msad`)" in capsys.readouterr().out
+
+
+def test_cli_bad_rank_by_is_one_line_exit_2(store_path, tmp_path, capsys) -> None:
+    path, _ = store_path
+    out = tmp_path / "lb.md"
+    cases = [
+        (["--rank-by", "armsee"], "did you mean 'armse'"),
+        (["--rank-by", "fit_seconds"], "cost metric"),
+        (["--rank-by", "armse,,msad"], "empty item"),
+        (["--rank-by", "armse,armse"], "named twice"),
+    ]
+    for extra, message in cases:
+        for fmt in ("md", "csv"):
+            argv = ["leaderboard", "--store", str(path), "--format", fmt, *extra]
+            assert exit_code([*argv, "--output", str(out)]) == 2, extra
+            err = capsys.readouterr().err
+            assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+    report = tmp_path / "report"
+    argv = ["report", "--store", str(path), "--output", str(report), "--rank-by", "armsee"]
+    assert exit_code(argv) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'armse'" in err and len(err.strip().splitlines()) == 1, err
+    assert not report.exists()

@@ -26,7 +26,8 @@ from hubench.scene import Estimate, Scene
 
 SCALARS = (
     "armse", "msad", "sre", "rmse_y", "weak_recall", "weak_precision", "weak_f1",
-    "weak_ap", "weak_em_recall", "weak_armse", "weak_msad",
+    "weak_ap", "weak_em_recall", "weak_armse", "weak_msad", "weak_recall_macro",
+    "weak_precision_macro", "weak_f1_macro", "weak_ap_macro",
 )
 WEAK = [m for m in SCALARS if m.startswith("weak_")]
 
@@ -132,6 +133,41 @@ def ref_metrics(scene, est, tau=0.05, thr=0.2) -> dict[str, float]:
     for k in range(p):
         out[f"rmse_em{k}"] = math.sqrt(sum(sq[i][k] for i in range(n)) / n)
         out[f"sad_em{k}"] = sads[k]
+    out.update(ref_macro(A, A_hat, weak, tau))
+    return out
+
+
+def ref_macro(A, A_hat, weak, tau) -> dict[str, float]:
+    """Per weak endmember recall/precision/F1/AP by loops, and their means over the
+    endmembers that have a value (docs/guide/metrics.md, section 5)."""
+    per: dict[str, list[float]] = {"recall": [], "precision": [], "f1": [], "ap": []}
+    out: dict[str, float] = {}
+    for k in weak:
+        tp = fp = fn = 0
+        for i in range(len(A)):
+            has, det = A[i][k] >= tau, A_hat[i][k] >= tau
+            tp += has and det
+            fp += det and not has
+            fn += has and not det
+        rec = tp / (tp + fn) if tp + fn else math.nan
+        if tp + fp:
+            prec = tp / (tp + fp)
+        elif tp + fn:
+            prec = 0.0  # present somewhere, detected nowhere
+        else:
+            prec = math.nan  # neither present nor detected
+        if math.isnan(rec) or math.isnan(prec):
+            f1 = math.nan
+        else:
+            f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        ap = ref_ap([A_hat[i][k] for i in range(len(A))], [A[i][k] >= tau for i in range(len(A))])
+        for name, value in (("recall", rec), ("precision", prec), ("f1", f1), ("ap", ap)):
+            per[name].append(value)
+        out[f"weak_recall_em{k}"] = rec
+        out[f"weak_ap_em{k}"] = ap
+    for name, values in per.items():
+        kept = [v for v in values if not math.isnan(v)]
+        out[f"weak_{name}_macro"] = sum(kept) / len(kept) if kept else math.nan
     return out
 
 
@@ -400,6 +436,72 @@ def test_registry_covers_every_scored_metric():
         assert key in METRICS
     assert metric_info("sad_em12").name == "sad_em{k}"
     assert metric_info("sre").better == "higher" and metric_info("armse").better == "lower"
-    assert list_metrics("weak_*") == sorted(WEAK)
+    assert list_metrics("weak_*") == sorted([*WEAK, "weak_ap_em{k}", "weak_recall_em{k}"])
+    for name in ("weak_recall_em3", "weak_ap_em0"):
+        info = metric_info(name)
+        assert info.name == name[: name.rindex("_em")] + "_em{k}"
+        assert (info.better, info.unit, info.group) == ("higher", "fraction", "weak")
     with pytest.raises(UnknownNameError, match="did you mean"):
         metric_info("armes")
+
+
+# ---------------------------------------------------------------- per weak endmember (macro)
+
+def test_macro_shows_a_small_endmember_that_the_micro_average_hides():
+    # Weak endmember 1 is present in 18 of 20 pixels and found everywhere; weak endmember
+    # 2 (small, rare) is present in 2 pixels and never detected. Endmember 0 is strong.
+    n = 20
+    A = np.zeros((n, 3))
+    A[:18, 1] = 0.2
+    A[18:, 2] = 0.1
+    A[:, 0] = 1.0 - A[:, 1] - A[:, 2]
+    E = np.eye(3, 5)
+    scene = make_scene(A, E, [False, True, True])
+    A_hat = A.copy()
+    A_hat[:, 2] = 0.0
+    A_hat[:, 0] = 1.0 - A_hat[:, 1]
+    m = score(scene, Estimate(A=A_hat, E=E))
+    assert m["weak_recall"] == pytest.approx(18 / 20)  # pooled: looks good
+    assert m["weak_recall_macro"] == pytest.approx(0.5)  # (1 + 0) / 2: one endmember missed
+    assert m["weak_recall_em1"] == 1.0 and m["weak_recall_em2"] == 0.0
+    assert m["weak_ap_em1"] == 1.0
+    assert m["weak_ap_em2"] == pytest.approx(2 / 20)  # all scores tie at 0: share of positives
+    assert m["weak_ap_macro"] == pytest.approx((1.0 + 0.1) / 2)
+    assert m["weak_ap"] > m["weak_ap_macro"]
+    # endmember 2: nothing detected though present -> precision 0, F1 0
+    assert m["weak_precision_macro"] == pytest.approx(0.5)
+    assert m["weak_f1_macro"] == pytest.approx(0.5)
+    assert "weak_recall_em0" not in m and "weak_ap_em0" not in m  # only weak endmembers
+    want = ref_macro(A.tolist(), A_hat.tolist(), [1, 2], 0.05)
+    assert_metrics_close({k: m[k] for k in want}, want, tol=1e-12)
+
+
+def test_macro_leaves_out_a_weak_endmember_never_present():
+    # Weak endmember 1 is present nowhere and detected nowhere: no recall, precision,
+    # F1 or AP of its own, so the macro means are those of endmember 2 alone.
+    A = np.array([[0.9, 0.0, 0.1], [0.8, 0.0, 0.2], [1.0, 0.0, 0.0]])
+    E = np.eye(3, 4)
+    scene = make_scene(A, E, [False, True, True])
+    m = score(scene, Estimate(A=A, E=E))
+    assert math.isnan(m["weak_recall_em1"]) and math.isnan(m["weak_ap_em1"])
+    for name in ("recall", "precision", "f1", "ap"):
+        assert m[f"weak_{name}_macro"] == 1.0, name
+    # detected somewhere although never present: precision 0 counts in the macro mean
+    A_hat = A.copy()
+    A_hat[2] = [0.9, 0.1, 0.0]
+    m = score(scene, Estimate(A=A_hat, E=E))
+    assert math.isnan(m["weak_recall_em1"]) and m["weak_precision_macro"] == 0.5
+    assert m["weak_recall_macro"] == 1.0 and m["weak_f1_macro"] == 1.0  # F1 of em1 is NaN
+    # no weak endmember present at all: every macro mean is NaN
+    scene = make_scene(A, E, [False, True, False])
+    m = score(scene, Estimate(A=A, E=E))
+    for name in ("recall", "precision", "f1", "ap"):
+        assert math.isnan(m[f"weak_{name}_macro"]), name
+
+
+def test_macro_without_weak_endmembers_is_nan_and_no_per_endmember_values():
+    rng = np.random.default_rng(6)
+    scene, A, E = random_case(rng, weak=(False,) * 4)
+    m = score(scene, Estimate(A=A, E=E))
+    assert all(math.isnan(m[f"weak_{n}_macro"]) for n in ("recall", "precision", "f1", "ap"))
+    assert not [k for k in m if k.startswith(("weak_recall_em", "weak_ap_em"))]

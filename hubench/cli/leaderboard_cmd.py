@@ -29,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"comma-separated metric columns (default: {','.join(DEFAULT_METRICS)})",
     )
     parser.add_argument(
+        "--rank-by",
+        default=None,
+        help="comma-separated quality metrics whose columns the rank averages (shown too if "
+        "not in --metrics; default: every quality metric shown); the page states them",
+    )
+    parser.add_argument(
         "--scenarios", default=None, help="comma-separated scenarios (default: all stored)"
     )
     parser.add_argument(
@@ -61,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from hubench.report.leaderboard import render_csv, render_markdown, select, write_text_atomic
 
     metrics = _names(args.metrics, "--metrics")
+    rank_by = _names(args.rank_by, "--rank-by")
     scenarios = _names(args.scenarios, "--scenarios")
     fmt = args.format
     if fmt is None:
@@ -74,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         frame = opened.to_frame()
     frame = select(frame, scenarios=scenarios, profile=args.profile)
     if fmt == "csv":
-        text = render_csv(frame, metrics=metrics)
+        text = render_csv(frame, metrics=metrics, rank_by=rank_by)
     else:
         text = render_markdown(
             frame,
@@ -82,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
             title=args.title,
             source=str(args.store),
             statistics=args.statistics,
+            rank_by=rank_by,
         )
     if args.output:
         target = write_text_atomic(args.output, text)

@@ -25,13 +25,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--name", default="report.md", help="file name of the page in --output (default: report.md)"
     )
     parser.add_argument("--title", default="hubench report", help="heading of the page")
+    parser.add_argument(
+        "--rank-by",
+        default=None,
+        help="comma-separated quality metrics whose columns the leaderboard's rank averages "
+        "(default: every quality metric shown); the page states them",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from hubench.cli.leaderboard_cmd import _names
     from hubench.report.markdown_report import write_report
 
+    rank_by = _names(args.rank_by, "--rank-by")
     output = Path(args.output) if args.output else Path(args.store).parent / "report"
-    page, plots = write_report(args.store, output, title=args.title, page_name=args.name)
+    page, plots = write_report(
+        args.store, output, title=args.title, page_name=args.name, rank_by=rank_by
+    )
     for note in plots.notes:
         sys.stderr.write(f"note: {note}\n")
     sys.stderr.write(f"wrote {page} and {len(plots.all_files())} figures in {output / 'figures'}\n")

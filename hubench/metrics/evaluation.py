@@ -29,7 +29,8 @@ class Evaluation:
     Attributes
     ----------
     metrics : dict of str to float
-        Every scalar metric (``armse``, ``msad``, ..., ``rmse_em{k}``, ``sad_em{k}``).
+        Every scalar metric (``armse``, ``msad``, ..., ``rmse_em{k}``, ``sad_em{k}``,
+        then ``weak_recall_em{k}``, ``weak_ap_em{k}`` for the weak ``k`` only).
     alignment : tuple of int, length p_true
         For each true endmember ``k``, the index of the matched estimated endmember,
         ``-1`` if none.
@@ -160,6 +161,7 @@ def evaluate(
         metrics[f"rmse_em{k}"] = float(rmse_values[k])
     for k in range(p):
         metrics[f"sad_em{k}"] = float(sad_values[k])
+    metrics.update(_weak_per_endmember(A, A_hat, scene.weak, tau))
     return Evaluation(
         metrics=metrics,
         alignment=alignment,
@@ -182,6 +184,10 @@ WEAK_METRICS = (
     "weak_em_recall",
     "weak_armse",
     "weak_msad",
+    "weak_recall_macro",
+    "weak_precision_macro",
+    "weak_f1_macro",
+    "weak_ap_macro",
 )
 
 
@@ -202,6 +208,7 @@ def _weak_metrics(
     recall = weak_metrics.recall(counts)
     precision = weak_metrics.precision(counts)
     sad_w = sad_values[weak]
+    per_em = weak_metrics.per_endmember_detection(A_w, A_hat_w, tau)
     return {
         "weak_recall": recall,
         "weak_precision": precision,
@@ -210,7 +217,22 @@ def _weak_metrics(
         "weak_em_recall": weak_metrics.em_recall(sad_w, sad_threshold, matched[weak]),
         "weak_armse": armse(A_w, A_hat_w),
         "weak_msad": float(np.mean(sad_w)),
+        "weak_recall_macro": weak_metrics.macro_mean([d.recall for d in per_em]),
+        "weak_precision_macro": weak_metrics.macro_mean([d.precision for d in per_em]),
+        "weak_f1_macro": weak_metrics.macro_mean([d.f1 for d in per_em]),
+        "weak_ap_macro": weak_metrics.macro_mean([d.ap for d in per_em]),
     }
+
+
+def _weak_per_endmember(
+    A: np.ndarray, A_hat: np.ndarray, weak: np.ndarray, tau: float
+) -> dict[str, float]:
+    """``weak_recall_em{k}`` and ``weak_ap_em{k}`` for each weak true endmember ``k``."""
+    indices = [int(k) for k in np.flatnonzero(weak)]
+    per_em = weak_metrics.per_endmember_detection(A[:, indices], A_hat[:, indices], tau)
+    out = {f"weak_recall_em{k}": d.recall for k, d in zip(indices, per_em, strict=True)}
+    out.update({f"weak_ap_em{k}": d.ap for k, d in zip(indices, per_em, strict=True)})
+    return out
 
 
 def score(

@@ -1,7 +1,8 @@
 """The metric registry: what each scalar that hubench records means and which way is better.
 
-Per-endmember metrics are registered once as a template (``rmse_em{k}``, ``sad_em{k}``);
-:func:`metric_info` resolves a concrete name such as ``sad_em2`` to its template. The
+Per-endmember metrics are registered once as a template (``rmse_em{k}``, ``sad_em{k}``,
+``weak_recall_em{k}``, ``weak_ap_em{k}``); :func:`metric_info` resolves a concrete name
+such as ``sad_em2`` to its template. The
 cost entries are measured by the harness, not by :func:`hubench.metrics.evaluate`, and
 are listed here so that ``hubench list metrics`` and the leaderboards know them.
 
@@ -58,7 +59,9 @@ def list_metrics(pattern: str = "*") -> list[str]:
     return METRICS.names(pattern)
 
 
-_PER_ENDMEMBER = re.compile(r"^(rmse|sad)_em\d+$")
+#: The per-endmember families: ``<family>_em<k>`` resolves to ``<family>_em{k}``.
+PER_ENDMEMBER_FAMILIES = ("rmse", "sad", "weak_recall", "weak_ap")
+_PER_ENDMEMBER = re.compile(rf"^({'|'.join(PER_ENDMEMBER_FAMILIES)})_em\d+$")
 
 
 def metric_info(name: str) -> MetricInfo:
@@ -100,6 +103,18 @@ _ENTRIES = [
     ("weak_armse", "abundance RMSE restricted to weak endmembers", "abundance", "lower",
      "weak"),
     ("weak_msad", "mean spectral angle restricted to weak endmembers", "rad", "lower", "weak"),
+    ("weak_recall_macro", "mean over weak endmembers of each one's detection recall "
+     "(endmembers never present left out)", "fraction", "higher", "weak"),
+    ("weak_precision_macro", "mean over weak endmembers of each one's detection precision "
+     "(endmembers neither present nor detected left out)", "fraction", "higher", "weak"),
+    ("weak_f1_macro", "mean over weak endmembers of each one's detection F1 "
+     "(endmembers never present left out)", "fraction", "higher", "weak"),
+    ("weak_ap_macro", "mean over weak endmembers of each one's average precision "
+     "(endmembers never present left out)", "fraction", "higher", "weak"),
+    ("weak_recall_em{k}", "detection recall of weak true endmember k over pixels "
+     "(NaN if never present)", "fraction", "higher", "weak"),
+    ("weak_ap_em{k}", "average precision of weak true endmember k over pixels "
+     "(NaN if never present)", "fraction", "higher", "weak"),
     ("fit_seconds", "wall-clock time of fit only (measured by the harness)", "s", "lower",
      "cost"),
     ("peak_mem_mb", "peak memory growth during fit: RSS, or CUDA max allocated on GPU",
@@ -113,9 +128,11 @@ for _entry in _ENTRIES:
 COST_METRICS: tuple[str, ...] = tuple(e[0] for e in _ENTRIES if e[4] == "cost")
 
 # A family name resolves to its per-endmember template: ``rmse``/``rmse_em`` and
-# ``sad``/``sad_em`` (names of a family, as in the tolerance table; not frame columns).
+# ``sad``/``sad_em`` (names of a family, as in the tolerance table; not frame columns);
+# ``weak_recall_em``/``weak_ap_em`` (``weak_recall``/``weak_ap`` are metrics of their own).
 _FAMILIES = {
     "rmse": "rmse_em{k}", "rmse_em": "rmse_em{k}", "sad": "sad_em{k}", "sad_em": "sad_em{k}",
+    "weak_recall_em": "weak_recall_em{k}", "weak_ap_em": "weak_ap_em{k}",
 }  # fmt: skip
 
 

@@ -3,7 +3,10 @@
 Over the endmembers marked weak and all pixels, a pixel *has* endmember ``k`` when
 ``A[i, k] >= tau`` and the method *detects* it when ``A_hat[i, k] >= tau``. Counts are
 pooled over the weak endmembers (micro-average), so an endmember present in many pixels
-weighs more than a rare one. See docs/guide/metrics.md for every edge case.
+weighs more than a rare one; :func:`per_endmember_detection` scores each weak endmember
+on its own and :func:`macro_mean` averages those values (macro-average), so that a
+missed small endmember is not hidden by a large one found. See docs/guide/metrics.md for every
+edge case.
 """
 
 from __future__ import annotations
@@ -95,6 +98,59 @@ def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
     precision_at = tp_at / (ends + 1.0)
     new_tp = np.diff(tp_at, prepend=0)
     return float(np.sum(new_tp * precision_at) / n_pos)
+
+
+class EndmemberDetection(NamedTuple):
+    """Detection scores of one weak endmember over the pixels (NaN: no score)."""
+
+    recall: float
+    precision: float
+    f1: float
+    ap: float
+
+
+def per_endmember_detection(A: np.ndarray, A_hat: np.ndarray, tau: float) -> list[EndmemberDetection]:
+    """Recall, precision, F1 and AP of each column on its own (one weak endmember each).
+
+    Parameters
+    ----------
+    A, A_hat : ndarray, shape (n_pixels, n_weak)
+        True and aligned estimated abundances of the weak endmembers only.
+    tau : float
+        Presence threshold.
+
+    Returns
+    -------
+    list of EndmemberDetection, one per column
+        ``recall``, ``f1`` and ``ap`` are NaN when the endmember has no positive pixel
+        (nothing to recall); ``precision`` is ``TP / (TP + FP)``, 0 when nothing is
+        detected although the endmember is present, NaN when it is neither present nor
+        detected anywhere (nothing to find and nothing claimed: no score).
+    """
+    A = np.asarray(A)
+    A_hat = np.asarray(A_hat)
+    out = []
+    for k in range(A.shape[1]):
+        counts = detection_counts(A[:, k], A_hat[:, k], tau)
+        rec = recall(counts)
+        # Neither present nor detected anywhere: nothing to find, nothing claimed.
+        prec = NAN if counts.tp + counts.fp + counts.fn == 0 else precision(counts)
+        out.append(
+            EndmemberDetection(
+                recall=rec,
+                precision=prec,
+                f1=f1(prec, rec),
+                ap=average_precision(A_hat[:, k], A[:, k] >= tau),
+            )
+        )
+    return out
+
+
+def macro_mean(values: list[float]) -> float:
+    """Mean of the values that are not NaN; NaN when every value is NaN (or none given)."""
+    arr = np.asarray(values, dtype=np.float64)
+    arr = arr[~np.isnan(arr)]
+    return float(arr.mean()) if arr.size else NAN
 
 
 def em_recall(

@@ -15,15 +15,22 @@ Definitions (docs/guide/leaderboards.md):
 - a scenario's table has a column per quality metric and SNR (a bare metric for a real
   scene, whose SNR is NaN) and one per cost metric pooled over all SNRs; a column none
   of whose methods has a value is left out;
-- ``best``: the best mean of a column (direction from the metric registry; ties within
-  a relative 1e-9); ``rank``: the method's rank in a quality column (ties share the
-  average; no ok cell ranks last; a metric that does not apply to the method, i.e. its
-  cells finished but gave no value, is not ranked); a method's ``rank`` is the mean of
-  its column ranks;
-- ``worse``: significantly worse than the best method of that metric in the scenario
-  (two-sided Wilcoxon over the (seed, SNR) pairs, p < 0.05,
+- **reference methods**: a method whose rows have ``task == "supervised"`` (it was given
+  the true endmembers) is a reference, not a competitor: it is shown, but left out of
+  the ranks, of ``best`` and of the significance tests, which are computed among the
+  blind methods alone (ranks within a task; the reference methods are not ranked among
+  themselves either: their ``rank`` is NaN);
+- ``best``: the best mean of a column among the blind methods (direction from the
+  metric registry; ties within a relative 1e-9); ``rank``: the method's rank among the
+  blind methods in a column of a *rank metric* (ties share the average; no ok cell
+  ranks last; a metric that does not apply to the method, i.e. its cells finished but
+  gave no value, is not ranked); a method's ``rank`` is the mean of its column ranks.
+  The rank metrics are ``rank_by`` (default: every quality metric shown; never a cost);
+- ``worse``: significantly worse than the best blind method of that metric in the
+  scenario (two-sided Wilcoxon over the (seed, SNR) pairs, p < 0.05,
   :func:`~hubench.report.significance.compare_to_best`);
-- the average rank of a method is the mean of its ``rank`` over the scenarios it ran on.
+- the average rank of a blind method is the mean of its ``rank`` over the scenarios it
+  ran on.
 """
 
 from __future__ import annotations
@@ -36,8 +43,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hubench.errors import HubenchError
-from hubench.report.frame import labelled, resolve_metrics, supervised_rows
+from hubench.errors import HubenchError, ParameterError
+from hubench.report.frame import labelled, resolve_metrics, resolve_rank_by, supervised_rows
 from hubench.report.significance import average_rank, bootstrap_mean_ci, compare_to_best
 from hubench.report.stats import (
     COST_METRICS,
@@ -53,6 +60,7 @@ _NOT_FAILED = ("ok", "degenerate")
 #: Columns of :attr:`Leaderboard.summary`.
 SUMMARY_COLUMNS = (
     "scenario", "method", "snr_db", "metric", "mean", "std", "n", "ci_low", "ci_high",
+    "reference",
 )  # fmt: skip
 #: Columns of :attr:`Leaderboard.columns`.
 TABLE_COLUMNS = ("scenario", "column", "metric", "snr_db", "pooled")
@@ -135,31 +143,37 @@ class Leaderboard:
     metrics : DataFrame
         Index ``metric`` (the chosen metrics, in order); ``better`` (``"lower"`` or
         ``"higher"``), ``unit`` (``""`` if unknown), ``cost`` (bool: measured, pooled
-        over SNRs, not ranked).
+        over SNRs, not ranked), ``ranked`` (bool: a rank metric, whose columns the
+        ``rank`` averages).
     summary : DataFrame
         One row per scenario x method x SNR x metric for which cells ran (sorted by
         scenario, method, SNR with NaN last, then metric order): ``mean``, ``std``
         (NaN for one value), ``n`` (finite values of ok cells; 0 when none),
-        ``ci_low``, ``ci_high`` (bootstrap 95% CI of the mean; NaN for n < 2).
+        ``ci_low``, ``ci_high`` (bootstrap 95% CI of the mean; NaN for n < 2),
+        ``reference`` (bool: the method was given the true endmembers).
     columns : DataFrame
         The columns of each scenario's table, in order (``column`` = 0, 1, ...):
         ``metric``, ``snr_db``, ``pooled``. Columns without any value are left out.
     cells : DataFrame
         One row per scenario x table column x method of the scenario: the statistics
         as in ``summary`` (n = 0 and NaN where the method has no value), ``best``
-        (bool), ``rank`` (rank in a quality column, NaN where not ranked), ``pvalue``
-        and ``worse`` (the paired test of the method against the best one of that
-        metric over all SNRs; NaN / False for the best itself and cost columns).
+        (bool; among the blind methods), ``rank`` (rank among the blind methods in a
+        column of a rank metric, NaN where not ranked and for reference methods),
+        ``pvalue`` and ``worse`` (the paired test of a blind method against the best
+        blind one of that metric over all SNRs; NaN / False for the best itself, cost
+        columns and reference methods).
     methods : DataFrame
-        One row per scenario x method, in table order (scenario, then rank, NaN last,
-        then method): ``supervised`` (given the true endmembers), ``rank`` (mean of its
-        column ranks), cell counts ``failed`` (neither ok nor degenerate),
-        ``degenerate`` and ``total``.
+        One row per scenario x method, in table order (scenario, then the blind methods
+        by rank, NaN last, then method, then the reference methods by method):
+        ``supervised`` (given the true endmembers: a reference, not ranked), ``rank``
+        (mean of its column ranks; NaN for a reference method), cell counts ``failed``
+        (neither ok nor degenerate), ``degenerate`` and ``total``.
     failures : DataFrame
         Every cell that is not ``ok`` (degenerate ones included), per scenario sorted
         by method, SNR, seed: ``seed``, ``snr_db``, ``status``, ``reason`` (as stored).
     average_rank : DataFrame
-        One row per method label and supervision across scenarios, sorted by ``rank``
+        One row per blind method label across scenarios (reference methods are not
+        ranked and have no row; ``supervised`` is always False), sorted by ``rank``
         (the mean of its unrounded per-scenario ranks; NaN last; ties within a relative
         1e-9 by method): ``scenarios`` = how many scenario ranks were averaged.
     provenance : Provenance
@@ -177,6 +191,11 @@ class Leaderboard:
     average_rank: pd.DataFrame
     provenance: Provenance
     statistics: bool = True
+
+    @property
+    def rank_by(self) -> list[str]:
+        """The rank metrics: those whose columns a method's ``rank`` averages, in order."""
+        return [str(m) for m in self.metrics.index[self.metrics["ranked"].to_numpy(dtype=bool)]]
 
     @property
     def scenarios(self) -> list[str]:
@@ -236,7 +255,11 @@ def cell_stats(values: Any, *, ci: bool = True) -> Stats:
 
 # ---- building -----------------------------------------------------------------------
 def build_leaderboard(
-    frame: pd.DataFrame, metrics: Sequence[str] | None = None, *, statistics: bool = True
+    frame: pd.DataFrame,
+    metrics: Sequence[str] | None = None,
+    *,
+    statistics: bool = True,
+    rank_by: Sequence[str] | None = None,
 ) -> Leaderboard:
     """Compute the leaderboard of a results frame.
 
@@ -252,11 +275,21 @@ def build_leaderboard(
         Also compute the bootstrap confidence intervals and the paired tests against
         the best (the costly part: tens of milliseconds per scenario and metric).
         Without them ``ci_low``, ``ci_high`` and ``pvalue`` are NaN and ``worse`` False.
+    rank_by : sequence of str, optional
+        The metrics whose columns the ``rank`` averages (default: every quality metric
+        shown). A rank metric not among ``metrics`` is shown too (after them); an
+        unknown name raises :class:`~hubench.errors.UnknownNameError`, a cost metric
+        :class:`~hubench.errors.ParameterError`.
     """
     if frame.empty:
         raise HubenchError("no results to tabulate; run `hubench run` first")
     chosen = resolve_metrics(frame, metrics)
-    return build_labelled(labelled(frame), chosen, Provenance.of(frame), statistics=statistics)
+    ranked = resolve_rank_by(frame, rank_by)
+    if ranked is not None:
+        chosen += [m for m in ranked if m not in chosen]
+    return build_labelled(
+        labelled(frame), chosen, Provenance.of(frame), statistics=statistics, rank_by=ranked
+    )
 
 
 def build_labelled(
@@ -265,18 +298,33 @@ def build_labelled(
     provenance: Provenance | None = None,
     *,
     statistics: bool = True,
+    rank_by: Sequence[str] | None = None,
 ) -> Leaderboard:
     """:func:`build_leaderboard` of a frame that already has ``scenario_label`` and
-    ``method_label`` columns, for the given (resolved) metrics."""
+    ``method_label`` columns, for the given (resolved) metrics; ``rank_by`` (default:
+    every quality metric of ``metrics``) must be among ``metrics``, never a cost."""
     chosen = list(metrics)
+    if rank_by is None:
+        ranked = {m for m in chosen if m not in COST_METRICS}
+    else:
+        ranked = set(rank_by)
+        for name in rank_by:
+            if name not in chosen:
+                raise ParameterError(f"rank_by: {name!r} is not among the metrics {chosen}")
+            if name in COST_METRICS:
+                raise ParameterError(
+                    f"rank_by: {name!r} is a cost metric; cost is shown, never ranked"
+                )
     info = pd.DataFrame(
         {
             "better": [require_direction(m, [m]) for m in chosen],
             "unit": [metric_unit(m) for m in chosen],
             "cost": [m in COST_METRICS for m in chosen],
+            "ranked": [m in ranked for m in chosen],
         },
         index=pd.Index(chosen, name="metric"),
     )
+    lab = lab.assign(_reference=supervised_rows(lab).to_numpy(dtype=bool))
     summary = _summary(lab, chosen, statistics)
     looked_up = {
         (r.scenario, r.method, _snr_key(r.snr_db), r.metric): (r.mean, r.std, r.n, r.ci_low, r.ci_high)
@@ -315,8 +363,10 @@ def _summary(lab: pd.DataFrame, metrics: list[str], statistics: bool) -> pd.Data
     keys = ["scenario_label", "method_label", "snr_db"]
     for (scenario, method, snr), group in lab.groupby(keys, dropna=False, sort=True):
         ok = group[group["status"] == "ok"]
+        reference = bool(group["_reference"].any())
         for metric in metrics:
-            rows.append((scenario, method, snr, metric, *cell_stats(ok[metric], ci=statistics)))
+            stats = cell_stats(ok[metric], ci=statistics)
+            rows.append((scenario, method, snr, metric, *stats, reference))
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
@@ -329,12 +379,17 @@ def _scenario(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One scenario's table columns, cells, methods and failures."""
     methods = sorted(frame["method_label"].unique())
+    # Reference methods (given the true endmembers) are shown, never ranked: best,
+    # ranks and the paired tests are computed among the blind methods alone.
+    reference = set(frame.loc[frame["_reference"], "method_label"])
+    blind = [m for m in methods if m not in reference]
     ok = frame[frame["status"] == "ok"]
     snrs = snr_order(frame["snr_db"])
+    blind_rows = frame[~frame["method_label"].isin(reference)]
     tests = {
-        metric: compare_to_best(frame, metric, str(info.loc[metric, "better"]))
+        metric: compare_to_best(blind_rows, metric, str(info.loc[metric, "better"]))
         for metric in info.index
-        if statistics and not info.loc[metric, "cost"]
+        if statistics and not info.loc[metric, "cost"] and blind
     }
     columns: list[tuple[Any, ...]] = []
     cells: list[tuple[Any, ...]] = []
@@ -357,21 +412,23 @@ def _scenario(
             means = pd.Series({m: s[0] for m, s in stats.items()}, dtype=float)
             if not np.isfinite(means.to_numpy()).any():
                 continue
-            best = best_mask(means, better)
+            best = best_mask(means[blind], better).reindex(methods, fill_value=False)
             rank = pd.Series(math.nan, index=methods)
-            if not cost:
+            if not cost and bool(info.loc[metric, "ranked"]):
                 # No value although cells finished ok: the metric does not apply to the
-                # method (msad of a supervised one), so the column does not count for it.
-                # No cell finished ok: it ranks last there.
-                applies = [m for m in methods if stats[m][2] > 0 or m not in finished]
+                # method, so the column does not count for it. No cell finished ok: it
+                # ranks last there.
+                applies = [m for m in blind if stats[m][2] > 0 or m not in finished]
                 rank = column_ranks(means[applies], better).reindex(methods)
                 ranks.append(rank)
             position = len(columns)
             columns.append((scenario, position, metric, snr, cost))
             test = tests.get(metric)
             for m in methods:
-                pvalue = math.nan if test is None else float(test.loc[m, "pvalue"])
-                worse = False if test is None else bool(test.loc[m, "worse"])
+                if test is not None and m in test.index:  # a blind method, with statistics
+                    pvalue, worse = float(test.loc[m, "pvalue"]), bool(test.loc[m, "worse"])
+                else:
+                    pvalue, worse = math.nan, False
                 cells.append(
                     (scenario, position, metric, snr, cost, m, *stats[m], bool(best[m]),
                      float(rank[m]), pvalue, worse)
@@ -384,12 +441,11 @@ def _scenario(
     mean_rank = (
         pd.concat(ranks, axis=1).mean(axis=1) if ranks else pd.Series(math.nan, index=methods)
     )
-    supervised = set(frame.loc[supervised_rows(frame), "method_label"])
     table = pd.DataFrame(
         {
             "scenario": scenario,
             "method": methods,
-            "supervised": [m in supervised for m in methods],
+            "supervised": [m in reference for m in methods],
             "rank": [float(mean_rank[m]) for m in methods],
             "failed": [int(counts.loc[m, "failed"]) for m in methods],
             "degenerate": [int(counts.loc[m, "degenerate"]) for m in methods],
@@ -397,7 +453,9 @@ def _scenario(
         },
         columns=list(METHOD_COLUMNS),
     )
-    table = table.sort_values(["rank", "method"], kind="stable").reset_index(drop=True)
+    # The blind methods by rank, then the reference block (rank NaN) by method.
+    table = table.sort_values(["supervised", "rank", "method"], kind="stable")
+    table = table.reset_index(drop=True)
     failed = frame[frame["status"] != "ok"].sort_values(["method_label", "snr_db", "seed"])
     failures = pd.DataFrame(
         {
@@ -419,7 +477,11 @@ def _scenario(
 
 
 def _average_rank(methods: pd.DataFrame) -> pd.DataFrame:
-    """Each (method, supervised) pair's mean rank over the scenarios it ran on."""
+    """Each blind method's mean rank over the scenarios it ran on (reference methods are
+    not ranked: no row)."""
+    methods = methods[~methods["supervised"].astype(bool)]
+    if methods.empty:
+        return pd.DataFrame(columns=list(AVERAGE_RANK_COLUMNS))
     wide = methods.pivot(index=["method", "supervised"], columns="scenario", values="rank")
     wide = wide.astype(float).sort_index()
     out = pd.DataFrame(

@@ -13,11 +13,12 @@ from typing import Any
 
 import pandas as pd
 
-from hubench.errors import HubenchError, UnknownNameError, suggest
+from hubench.errors import HubenchError, ParameterError, UnknownNameError, suggest
 from hubench.report.stats import COST_METRICS, metric_columns, require_direction
 
 DEFAULT_METRICS = (
-    "armse", "msad", "weak_recall", "weak_f1", "weak_ap", "weak_em_recall", "fit_seconds",
+    "armse", "msad", "weak_recall", "weak_recall_macro", "weak_f1", "weak_ap", "weak_ap_macro",
+    "weak_em_recall", "fit_seconds",
 )  # fmt: skip
 _IGNORED_SCENARIO_KEYS = ("snr_db", "seed")
 _IGNORED_METHOD_KEYS = ("random_state",)  # the harness sets it to the cell's seed
@@ -155,3 +156,37 @@ def resolve_metrics(frame: pd.DataFrame, metrics: Sequence[str] | None) -> list[
             )
         require_direction(name, present)
     return list(metrics)
+
+
+def resolve_rank_by(frame: pd.DataFrame, rank_by: Sequence[str] | None) -> list[str] | None:
+    """The rank metrics asked for (``--rank-by``), checked against the frame; None (the
+    default: every quality metric shown) when not given.
+
+    Raises
+    ------
+    UnknownNameError
+        A name that is no metric column of the frame (with a suggestion).
+    ParameterError
+        A cost metric (cost is shown, never ranked), a name given twice, or no name.
+    """
+    if rank_by is None:
+        return None
+    names = list(rank_by)
+    if not names:
+        raise ParameterError("--rank-by: name at least one metric")
+    present = metric_columns(frame)
+    for name in names:
+        if name in COST_METRICS:
+            raise ParameterError(
+                f"--rank-by: {name!r} is a cost metric; cost is shown beside quality, never "
+                f"ranked; rank by quality metrics ({', '.join(present)})"
+            )
+        if name not in present:
+            raise UnknownNameError(
+                f"--rank-by: metric {name!r} is not in the store{suggest(name, present)}; "
+                f"available: {', '.join(present)}"
+            )
+        require_direction(name, present)
+    if len(set(names)) != len(names):
+        raise ParameterError(f"--rank-by: a metric named twice in {','.join(names)}")
+    return names

@@ -5,8 +5,10 @@ The entry points of ``hubench leaderboard``: each computes the leaderboard as da
 ranks, counts) and hands it to a renderer (:mod:`hubench.report.render_md`,
 :mod:`hubench.report.render_csv`), which only formats. One table per scenario, a row per
 method, ``mean ± std`` over seeds of the cells that finished ``ok`` for each metric at
-each SNR (columns ``armse @ 10 dB``), the best value of a column in bold, an overall
-``rank``, cost columns averaged over all SNRs and not ranked, and ``failed`` = cells not
+each SNR (columns ``armse @ 10 dB``), the best blind method of a column in bold, an
+overall ``rank`` among the blind methods over the rank metrics (``rank_by``; stated under
+each table), the methods given the true endmembers in a reference block that is not
+ranked, cost columns averaged over all SNRs and not ranked, and ``failed`` = cells not
 ok / cells run, under a header naming the settings and versions that produced the
 numbers. Nothing here reads a clock: the same store gives the same bytes.
 """
@@ -69,15 +71,18 @@ def render_markdown(
     statistics: bool = False,
     generator: str = "hubench leaderboard",
     extras: Mapping[str, str] | None = None,
+    rank_by: Sequence[str] | None = None,
 ) -> str:
     """The whole Markdown leaderboard: header, then one table per scenario.
 
     ``statistics``: cells as mean ± bootstrap 95% CI half-width, † for significantly worse
     than the best (Wilcoxon), and an average-rank table. ``generator`` and ``extras``: see
-    :func:`hubench.report.render_md.board_markdown`.
+    :func:`hubench.report.render_md.board_markdown`. ``rank_by``: the metrics whose
+    columns the rank averages (default: every quality metric shown; see
+    :func:`~hubench.report.board.build_leaderboard`).
     """
     return board_markdown(
-        build_leaderboard(frame, metrics, statistics=statistics),
+        build_leaderboard(frame, metrics, statistics=statistics, rank_by=rank_by),
         title=title,
         source=source,
         statistics=statistics,
@@ -86,9 +91,18 @@ def render_markdown(
     )
 
 
-def render_csv(frame: pd.DataFrame, *, metrics: Sequence[str] | None = None) -> str:
-    """The tidy long CSV (``scenario,method,snr_db,metric,mean,std,n``)."""
-    return board_csv(build_leaderboard(frame, metrics, statistics=False))
+def render_csv(
+    frame: pd.DataFrame,
+    *,
+    metrics: Sequence[str] | None = None,
+    rank_by: Sequence[str] | None = None,
+) -> str:
+    """The tidy long CSV (``scenario,method,snr_db,metric,mean,std,n,reference``).
+
+    The CSV holds no rank; ``rank_by`` is checked as for the Markdown, and its metrics
+    not among ``metrics`` get rows too.
+    """
+    return board_csv(build_leaderboard(frame, metrics, statistics=False, rank_by=rank_by))
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:

@@ -11,6 +11,7 @@ spliced into rendered text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from hubench.errors import ParameterError
@@ -54,11 +55,14 @@ def write_report(
     *,
     title: str = "hubench report",
     page_name: str = PAGE_NAME,
+    rank_by: Sequence[str] | None = None,
 ) -> tuple[Path, PlotResult]:
     """Write ``output/<page_name>`` and ``output/figures/*.png`` for the whole store.
 
     Scenarios without saved estimates get only the metrics-against-SNR figure (the
     returned :class:`PlotResult` notes say so). Returns the page's path and the figures.
+    ``rank_by``: the metrics the leaderboard's rank averages (default: every quality
+    metric shown); checked before any figure is drawn.
     """
     from hubench.report.figures import load_frame
     from hubench.report.leaderboard import render_markdown, write_text_atomic
@@ -66,6 +70,10 @@ def write_report(
     if not page_name or Path(page_name).name != page_name or not page_name.endswith(".md"):
         raise ParameterError(f"--name: expected a file name ending in .md, got {page_name!r}")
     frame, _ = load_frame(store_path)
+    if rank_by is not None:
+        from hubench.report.frame import resolve_rank_by
+
+        resolve_rank_by(frame, rank_by)  # bad input: one line, before anything is written
     out_dir = Path(output)
     plots = plot_store(store_path, out_dir / FIGURE_DIR, formats=("png",))
     blocks = {label: figure_block(files, out_dir) for label, files in plots.files.items()}
@@ -78,6 +86,7 @@ def write_report(
         statistics=True,
         generator="hubench report",
         extras=blocks,
+        rank_by=rank_by,
     )
     text = page.rstrip("\n") + "\n"
     target = write_text_atomic(out_dir / page_name, text)

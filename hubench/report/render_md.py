@@ -19,6 +19,10 @@ from hubench.report.text import format_mean_std, rank_text, snr_text
 
 MARKER = "\u2020"  # dagger: significantly worse than the best
 SUPERVISED = " (given E)"
+#: The label row that opens the reference block of a scenario table.
+REFERENCE_LABEL = "*Reference (given the true endmembers), not ranked*"
+#: The rank shown for a reference method.
+REFERENCE_RANK = "ref"
 
 NOTE = (
     "With statistics (the default of `hubench leaderboard`): each cell is the mean \u00b1 the "
@@ -26,8 +30,9 @@ NOTE = (
     "(percentile bootstrap, 9,999 resamples, fixed seed; no interval for one seed). "
     f"{MARKER}: significantly worse than the best method of that metric in the scenario "
     f"(two-sided Wilcoxon signed-rank test over the (seed, SNR) pairs, p < {ALPHA:g}; marked "
-    "on every column of the metric). The average-rank table averages each method's `rank` "
-    "over the scenarios it ran on."
+    "on every column of the metric; blind methods only). The average-rank table averages "
+    "each blind method's `rank` over the scenarios it ran on; reference methods are not in "
+    "it."
 )
 
 
@@ -85,13 +90,39 @@ def notes(board: Leaderboard) -> str:
     return (
         "Each cell: mean ± std over seeds of the cells that finished ok (std left out for "
         "one seed; n/a when no cell finished or the metric does not apply). **Bold**: best "
-        "of its column. `rank`: mean over the quality columns of the method's rank in each "
-        "(ties share; no finished cell ranks last; a metric that does not apply is left "
-        "out); cost columns are averaged over all SNRs and not ranked. `failed`: cells not "
-        "ok / cells run. `(given E)`: supervised, given the true endmembers. Metrics: "
+        "blind method of its column. `rank`: mean over the columns of the rank metrics ("
+        + rank_by_text(board)
+        + ") of the method's rank among the blind methods in each (ties share; no "
+        "finished cell ranks last; a metric that does not apply is left out); cost "
+        "columns are averaged over all SNRs and not ranked. `failed`: cells not ok / "
+        "cells run. `(given E)`: supervised, given the true endmembers: shown as a "
+        "reference in its own block under each table (rank `ref`), never ranked, bolded "
+        "or tested against. Metrics: "
         + ", ".join(parts)
         + "."
     )
+
+
+def rank_by_text(board: Leaderboard) -> str:
+    """``"`armse`, `msad`"``: the rank metrics, or ``"none"``."""
+    return ", ".join(f"`{m}`" for m in board.rank_by) or "none"
+
+
+def rank_line(board: Leaderboard, scenario: str) -> str:
+    """The line under a scenario table saying what its ``rank`` averages."""
+    columns = board.columns[board.columns["scenario"] == scenario]
+    ranked = set(board.rank_by)
+    n = int(columns["metric"].isin(ranked).sum())
+    shown = [m for m in board.rank_by if m in set(columns["metric"])]
+    what = ", ".join(f"`{m}`" for m in shown) if shown else "none of them has a value here"
+    methods = board.methods[board.methods["scenario"] == scenario]
+    line = (
+        f"`rank` averages {n} column{'s' if n != 1 else ''} of the rank metrics "
+        f"({what}; rank by: {rank_by_text(board)}), among the blind methods"
+    )
+    if methods["supervised"].any():
+        line += "; the reference block is not ranked"
+    return line + "."
 
 
 def _cell_text(cell: pd.Series, statistics: bool) -> str:
@@ -109,7 +140,9 @@ def _cell_text(cell: pd.Series, statistics: bool) -> str:
 def scenario_frame(board: Leaderboard, scenario: str, *, statistics: bool = False) -> pd.DataFrame:
     """One scenario's table as display strings, rows in rank order: ``method``, ``rank``,
     a column per metric (x SNR), ``failed`` and, when any cell is degenerate,
-    ``degenerate``.
+    ``degenerate``. The blind methods come first; the reference methods (given the true
+    endmembers) follow in their own block, opened by a row whose ``method`` is
+    :data:`REFERENCE_LABEL` (every other cell empty), with rank :data:`REFERENCE_RANK`.
 
     ``statistics``: cells are mean ± bootstrap CI half-width with ``†`` for significantly
     worse than the best; otherwise mean ± std.
@@ -119,12 +152,14 @@ def scenario_frame(board: Leaderboard, scenario: str, *, statistics: bool = Fals
     cells = board.cells[board.cells["scenario"] == scenario]
     by_key = {(int(c["column"]), str(c["method"])): c for _, c in cells.iterrows()}
     order = [str(m) for m in methods["method"]]
+    supervised = [bool(s) for s in methods["supervised"]]
     table = pd.DataFrame(
         {
-            "method": [
-                method_text(m, bool(s)) for m, s in zip(order, methods["supervised"], strict=True)
+            "method": [method_text(m, s) for m, s in zip(order, supervised, strict=True)],
+            "rank": [
+                REFERENCE_RANK if s else rank_text(float(r))
+                for r, s in zip(methods["rank"], supervised, strict=True)
             ],
-            "rank": [rank_text(float(r)) for r in methods["rank"]],
         }
     )
     for _, column in columns.iterrows():
@@ -137,6 +172,10 @@ def scenario_frame(board: Leaderboard, scenario: str, *, statistics: bool = Fals
         table["degenerate"] = [
             f"{d}/{t}" for d, t in zip(methods["degenerate"], totals, strict=True)
         ]
+    if any(supervised):  # the board puts the reference methods last: open their block
+        first = supervised.index(True)
+        label = pd.DataFrame([[REFERENCE_LABEL] + [""] * (table.shape[1] - 1)], columns=table.columns)
+        table = pd.concat([table.iloc[:first], label, table.iloc[first:]], ignore_index=True)
     return table
 
 
@@ -173,7 +212,7 @@ def _section(board: Leaderboard, scenario: str, statistics: bool) -> str:
     out.write(f"## {scenario}\n\n")
     table = scenario_frame(board, scenario, statistics=statistics)
     out.write(_github(table))
-    out.write("\n")
+    out.write("\n\n" + rank_line(board, scenario) + "\n")
     failures = board.failures[board.failures["scenario"] == scenario]
     if len(failures):
         out.write("\nCells not ok:\n\n")
@@ -231,6 +270,8 @@ def board_markdown(
         if len(scenarios) > 1:
             out.write("\n### Average rank across scenarios\n\n")
             out.write(_github(average_rank_frame(board)) + "\n")
+            if board.methods["supervised"].any():
+                out.write("\nReference methods (given the true endmembers) are not ranked.\n")
     for scenario in scenarios:
         section = _section(board, scenario, statistics)
         if extras.get(scenario):
@@ -242,6 +283,8 @@ def board_markdown(
 __all__ = [
     "MARKER",
     "NOTE",
+    "REFERENCE_LABEL",
+    "REFERENCE_RANK",
     "SUPERVISED",
     "average_rank_frame",
     "board_markdown",
@@ -249,5 +292,7 @@ __all__ = [
     "method_text",
     "notes",
     "provenance_rows",
+    "rank_by_text",
+    "rank_line",
     "scenario_frame",
 ]
