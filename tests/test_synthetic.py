@@ -214,3 +214,29 @@ def test_bad_seed_refused(seed: object) -> None:
 def test_unknown_knob_refused_with_suggestion() -> None:
     with pytest.raises(ParameterError, match="did you mean 'snr_db'"):
         hubench.make_scene("weak", seed=0, snr=10)
+
+
+@pytest.mark.parametrize("length", [2.0, 4.0])
+def test_spatial_fields_have_the_requested_correlation_length(length: float) -> None:
+    """Gaussian smoothing of white noise with standard deviation ``l`` gives a field whose
+    correlation at lag ``d`` is ``exp(-d^2 / (4 l^2))`` (the kernel convolved with itself);
+    measured away from the borders over many fields, at lags l and 2l. (Each field is
+    standardised by its own mean, which biases long lags down on a small image, so the
+    image is large against the length.)"""
+    from hubench.datasets.synthetic import smooth_fields
+
+    fields = smooth_fields(np.random.default_rng(0), 40, (160, 160), length).reshape(40, 160, 160)
+    inner = fields[:, 12:-12, 12:-12]
+    inner = (inner - inner.mean()) / inner.std()
+    for lag in (int(length), int(2 * length)):
+        measured = float(np.mean(inner[:, :, :-lag] * inner[:, :, lag:]))
+        expected = math.exp(-(lag**2) / (4 * length**2))
+        assert abs(measured - expected) < 0.05, (lag, measured, expected)
+
+
+def test_rare_prevalence_is_within_one_pixel_of_the_requested_share() -> None:
+    for prevalence, shape in [(0.02, (50, 50)), (0.005, (40, 50)), (0.1, (16, 16))]:
+        scene = hubench.make_scene("rare", seed=4, image_shape=shape, rare_prevalence=prevalence, n_bands=60)
+        n_pixels = shape[0] * shape[1]
+        present = int((scene.A[:, np.flatnonzero(scene.weak)] > 0).sum())
+        assert abs(present - prevalence * n_pixels) <= 1, (prevalence, present)
