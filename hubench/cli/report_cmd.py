@@ -25,13 +25,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--name", default="report.md", help="file name of the page in --output (default: report.md)"
     )
     parser.add_argument("--title", default="hubench report", help="heading of the page")
+    parser.add_argument(
+        "--detection-limit", action="store_true",
+        help="write only the weak detection-limit section (cells of the weak-sweep scenarios) "
+             "and its figures; docs/detection-limit.md",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from hubench.report.markdown_report import write_report
 
     output = Path(args.output) if args.output else Path(args.store).parent / "report"
-    page, plots = write_report(args.store, output, title=args.title, page_name=args.name)
+    page, plots = write_report(
+        args.store, output, title=args.title, page_name=args.name,
+        detection_only=args.detection_limit,
+    )
     for note in plots.notes:
         sys.stderr.write(f"note: {note}\n")
     sys.stderr.write(f"wrote {page} and {len(plots.all_files())} figures in {output / 'figures'}\n")
