@@ -231,7 +231,8 @@ def test_sweep_frame_reads_family_and_level_from_the_store_frame() -> None:
 # ---- end to end from the command line ---------------------------------------------------------
 def test_cli_run_then_report_shows_the_limit(tmp_path: Path) -> None:
     store = tmp_path / "r.sqlite"
-    args = ["run", "--methods", "fcls", "--scenarios", "weak-albedo", "--snr", "30",
+    # two points of the albedo family keep it short (the whole report draws a figure each)
+    args = ["run", "--methods", "fcls", "--scenarios", "weak-albedo-0.01,weak-albedo-0.5", "--snr", "30",
             "--seeds", "1", "--profile", "ci", "--jobs", "1", "--store", str(store), "--no-progress"]
     assert main(args) == 0
     out = tmp_path / "out"
@@ -240,6 +241,7 @@ def test_cli_run_then_report_shows_the_limit(tmp_path: Path) -> None:
     page = (out / "detection-limit.md").read_text()
     assert "## Weak detection limit" in page
     assert "### Lowest weak albedo detected" in page
+    assert "at 0.01, 0.5; up to 1 seed(s) per level" in page
     # fcls is given the true endmembers: at 30 dB its weak pixels rank first at every albedo
     assert re.search(r"^\| fcls \| \u2264 0\.01 \|$", page, re.MULTILINE)
     assert (out / "figures" / "detection-weak-albedo.png").is_file()
@@ -252,10 +254,10 @@ def test_cli_run_then_report_shows_the_limit(tmp_path: Path) -> None:
 
 
 def test_detection_page_without_sweep_cells_is_refused(tmp_path: Path) -> None:
-    store = tmp_path / "r.sqlite"
-    assert main(["run", "--methods", "fcls", "--scenarios", "weak", "--seeds", "1", "--profile",
-                 "ci", "--jobs", "1", "--store", str(store), "--no-progress"]) == 0
-    from hubench.report.markdown_report import write_report
+    from hubench.report.detection_page import write_detection_page
 
+    plain = pd.DataFrame({"method": ["vca"], "scenario": ["weak"], "scenario_params": ["{}"],
+                          "snr_db": [20.0], "seed": [0], "status": ["ok"]})
     with pytest.raises(HubenchError, match="no cell of a detection-limit sweep"):
-        write_report(store, tmp_path / "out", detection_only=True)
+        write_detection_page(plain, "r.sqlite", tmp_path, title="t", page_name="d.md")
+    assert not list(tmp_path.iterdir())
