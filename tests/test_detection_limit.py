@@ -206,8 +206,8 @@ def test_family_names_expand_with_their_overrides() -> None:
         "weak", *(f"rare-prevalence-{lv:g}" for lv in (0.001, 0.002, 0.005, 0.01, 0.02, 0.05))
     ]
     got = expand_sweeps(["weak-albedo[abundance=spatial]"])
-    assert got[0] == "weak-albedo-0.01[abundance=spatial]" and len(got) == 6
-    assert len(expand_sweeps(["weak-sweep"])) == 18
+    assert got[0] == "weak-albedo-0.01[abundance=spatial]" and len(got) == 7
+    assert len(expand_sweeps(["weak-sweep"])) == 21
 
 
 def test_sweep_frame_reads_family_and_level_from_the_store_frame() -> None:

@@ -15,10 +15,16 @@ pure pixels per endmember that may have them, white noise):
     least one) with abundance uniform in [0.2, 0.6] there, as in ``rare``; the level is
     ``f``.
 
+The top of each weak family is the weak endmember at full strength (``weak-level-1``
+and ``weak-albedo-1`` are the same scene: an ordinary endmember with its pure pixels,
+flagged weak), so a method that finds an ordinary endmember has a limit in the range
+and *not reached* means it loses even that. Without the anchor, at a ceiling of 0.2 no
+blind method found the endmember (no pure pixel) and every limit was *not reached*.
+
 Each point is a registered scenario like any other (same generator, version, keys,
 resume and store), so a sweep point is run, stored and resumed cell by cell. The
 family names, and ``weak-sweep`` for all three, expand on the command line
-(:func:`expand_sweeps`): ``hubench run --scenarios weak-sweep`` runs all 18 points.
+(:func:`expand_sweeps`): ``hubench run --scenarios weak-sweep`` runs all 21 points.
 A stored cell's family is read from its scenario name (:func:`sweep_point`) and its
 level from its recorded scenario parameters (the swept knob), so an override such as
 ``weak-level-0.01[weak_max_abundance=0.03]`` is reported at the level it ran at.
@@ -64,7 +70,7 @@ FAMILIES: dict[str, SweepFamily] = {
         SweepFamily(
             name="weak-level",
             knob="weak_max_abundance",
-            levels=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2),
+            levels=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
             fixed={"n_pure": 2, "n_weak": 1, "weak_albedo": 1.0},
             level_label="weak abundance ceiling",
             describe=lambda c: (
@@ -75,7 +81,7 @@ FAMILIES: dict[str, SweepFamily] = {
         SweepFamily(
             name="weak-albedo",
             knob="weak_albedo",
-            levels=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5),
+            levels=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
             fixed={"n_pure": 2, "n_weak": 1, "weak_max_abundance": 1.0},
             level_label="weak albedo (reflectance scale)",
             describe=lambda s: (
