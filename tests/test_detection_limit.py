@@ -261,3 +261,22 @@ def test_detection_page_without_sweep_cells_is_refused(tmp_path: Path) -> None:
     with pytest.raises(HubenchError, match="no cell of a detection-limit sweep"):
         write_detection_page(plain, "r.sqlite", tmp_path, title="t", page_name="d.md")
     assert not list(tmp_path.iterdir())
+
+
+def test_figure_has_one_panel_per_snr_and_a_line_per_method_and_metric(tmp_path: Path) -> None:
+    from hubench.report.fig_detection import detection_figure, plot_detection
+
+    tidy = pd.concat([
+        frame({lv: [float(lv >= 0.05)] for lv in LEVELS}, method=m, snr=snr)
+        for m in ("a", "b") for snr in (10.0, 30.0)
+    ])
+    fig = detection_figure(tidy, "weak-level")
+    assert fig is not None
+    axes = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in axes] == ["10 dB", "30 dB"]
+    assert axes[0].get_xscale() == "log"
+    # per method: recall and ap lines and the limit marker; plus the criterion line
+    assert len(axes[0].get_lines()) == 2 * 3 + 1
+    assert detection_figure(tidy, "rare-prevalence") is None
+    files = plot_detection(tidy, tmp_path)
+    assert [p.name for p in files["weak-level"]] == ["detection-weak-level.png"]

@@ -54,11 +54,11 @@ def detection_figure(tidy: pd.DataFrame, family: str, threshold: float = THRESHO
                                 markersize=3.5, linewidth=1.3)
                 lim = limits[(limits["method"] == m) & (limits["snr_db"] == snr)]
                 if len(lim) and math.isfinite(float(lim["limit"].iloc[0])):
-                    ax.plot([float(lim["limit"].iloc[0])], [-0.04], marker="^", color=st["color"],
+                    ax.plot([float(lim["limit"].iloc[0])], [-0.085], marker="^", color=st["color"],
                             markersize=7, clip_on=False, linestyle="none")
             ax.axhline(threshold, color="0.4", linestyle=":", linewidth=1)
             ax.set_xscale("log")
-            ax.set_ylim(-0.06, 1.04)
+            ax.set_ylim(-0.12, 1.04)
             ax.set_title(snr_text(float(snr)))
             ax.set_xlabel(xlabel)
         axes[0][0].set_ylabel("mean over seeds")
