@@ -3,7 +3,9 @@ against the swept level (log scale), one line per method, one panel per SNR.
 
 Each point is the per-level mean of :func:`hubench.report.detection.level_table` (failed
 cells count as 0, undefined criteria are left out), the dotted line is the criterion and
-a triangle on the x axis marks each method's limit.
+a triangle on the x axis marks each method's limit. Methods are dodged by a few percent
+along x (3.5% apart) so that identical results (``vca`` and ``vca+fcls``) both show; the
+triangles are not dodged.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def detection_figure(tidy: pd.DataFrame, family: str, threshold: float = THRESHO
     styles = method_style(methods)
     fam = FAMILIES.get(family)
     xlabel = fam.level_label if fam else "level"
+    dodge = {m: 10 ** ((i - (len(methods) - 1) / 2) * 0.015) for i, m in enumerate(methods)}
     with plt.rc_context(RC):
         fig, axes = plt.subplots(
             1, len(snrs), figsize=(3.2 * len(snrs) + 0.4, 3.4), squeeze=False,
@@ -46,7 +49,8 @@ def detection_figure(tidy: pd.DataFrame, family: str, threshold: float = THRESHO
             for m in methods:
                 sub = levels[(levels["method"] == m) & (levels["snr_db"] == snr)].sort_values("level")
                 st = styles[m]
-                x = sub["level"].to_numpy(dtype=float)
+                # dodge: methods with identical results (vca, vca+fcls) stay visible
+                x = sub["level"].to_numpy(dtype=float) * dodge[m]
                 for metric, ls in (("weak_em_recall", "-"), ("weak_ap", "--")):
                     y = sub[metric].to_numpy(dtype=float)
                     if np.isfinite(y).any():
