@@ -31,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated quality metrics whose columns the leaderboard's rank averages "
         "(default: every quality metric shown); the page states them",
     )
+    parser.add_argument(
+        "--detection-limit", action="store_true",
+        help="write only the weak detection-limit section (cells of the weak-sweep scenarios) "
+             "and its figures; docs/guide/detection-limit.md",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     rank_by = _names(args.rank_by, "--rank-by")
     output = Path(args.output) if args.output else Path(args.store).parent / "report"
     page, plots = write_report(
-        args.store, output, title=args.title, page_name=args.name, rank_by=rank_by
+        args.store, output, title=args.title, page_name=args.name, rank_by=rank_by,
+        detection_only=args.detection_limit,
     )
     for note in plots.notes:
         sys.stderr.write(f"note: {note}\n")

@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "to override hyperparameters, e.g. 'vca,fcls[tol=1e-9]' (default: all)")
     parser.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
                         help="comma-separated scenario names, or name[k=v,...] to override scenario parameters, "
-                             "e.g. 'file[y_key=data,pixel_order=C]' "
+                             "e.g. 'file[y_key=data,pixel_order=C]'; a detection-limit sweep family "
+                             "(weak-sweep = weak-level + weak-albedo + rare-prevalence) stands for its points "
                              f"(default: {','.join(DEFAULT_SCENARIOS)})")
     parser.add_argument("--snr", default=None,
                         help="comma-separated SNRs in dB for synthetic scenarios, 'inf' = noiseless "

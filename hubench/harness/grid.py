@@ -384,7 +384,10 @@ def expand_grid(
         raise ParameterError("--seeds: needs at least one seed")
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ParameterError(f"--threads: needs at least one thread per worker, got {threads!r}")
-    wanted = [parse_scenario_spec(text) for text in dict.fromkeys(scenarios)]
+    from hubench.datasets.sweeps import expand_sweeps
+
+    # A sweep family name (``weak-sweep``, ``weak-level``, ...) stands for its points.
+    wanted = [parse_scenario_spec(text) for text in dict.fromkeys(expand_sweeps(scenarios))]
     if scene_file is not None and all(name != "file" for name, _ in wanted):
         wanted.append(("file", {}))
     specs = [SCENARIOS.get(name) for name, _ in wanted]

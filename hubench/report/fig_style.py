@@ -97,8 +97,11 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]+", "-", text).strip("-") or "scene"
 
 
-def save(fig: Any, directory: Path, stem: str, formats: Sequence[str]) -> list[Path]:
-    """Write ``fig`` as ``directory/stem.<fmt>`` for each format (atomically) and close it."""
+def save(
+    fig: Any, directory: Path, stem: str, formats: Sequence[str], *, dpi: int = DPI
+) -> list[Path]:
+    """Write ``fig`` as ``directory/stem.<fmt>`` for each format (atomically, raster formats
+    at ``dpi``) and close it."""
     written = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -108,7 +111,7 @@ def save(fig: Any, directory: Path, stem: str, formats: Sequence[str]) -> list[P
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fig.savefig(
-                        fh, format=fmt, dpi=DPI, metadata={"Date": None} if fmt == "svg" else None
+                        fh, format=fmt, dpi=dpi, metadata={"Date": None} if fmt == "svg" else None
                     )
                 os.chmod(tmp, 0o644)
                 os.replace(tmp, target)

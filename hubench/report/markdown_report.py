@@ -56,14 +56,19 @@ def write_report(
     title: str = "hubench report",
     page_name: str = PAGE_NAME,
     rank_by: Sequence[str] | None = None,
+    detection_only: bool = False,
 ) -> tuple[Path, PlotResult]:
     """Write ``output/<page_name>`` and ``output/figures/*.png`` for the whole store.
 
     Scenarios without saved estimates get only the metrics-against-SNR figure (the
-    returned :class:`PlotResult` notes say so). Returns the page's path and the figures.
-    ``rank_by``: the metrics the leaderboard's rank averages (default: every quality
-    metric shown); checked before any figure is drawn.
+    returned :class:`PlotResult` notes say so). ``rank_by``: the metrics the leaderboard's
+    rank averages (default: every quality metric shown); checked before any figure is
+    drawn. When the store holds cells of the
+    detection-limit sweeps, the page ends with the "Weak detection limit" section and its
+    ``figures/detection-<family>.png`` (:mod:`hubench.report.detection_page`);
+    ``detection_only`` writes that section alone. Returns the page's path and the figures.
     """
+    from hubench.report.detection_page import detection_section, write_detection_page
     from hubench.report.figures import load_frame
     from hubench.report.leaderboard import render_markdown, write_text_atomic
 
@@ -75,6 +80,8 @@ def write_report(
 
         resolve_rank_by(frame, rank_by)  # bad input: one line, before anything is written
     out_dir = Path(output)
+    if detection_only:
+        return write_detection_page(frame, store_path, out_dir, title=title, page_name=page_name)
     plots = plot_store(store_path, out_dir / FIGURE_DIR, formats=("png",))
     blocks = {label: figure_block(files, out_dir) for label, files in plots.files.items()}
     for label, text in weak_rule_blocks(frame).items():  # real scenes: the weak rule's numbers
@@ -88,6 +95,10 @@ def write_report(
         extras=blocks,
         rank_by=rank_by,
     )
+    section, detection_files = detection_section(frame, out_dir, FIGURE_DIR)
+    if section:
+        page = page.rstrip("\n") + "\n\n" + section
+        plots.files["detection-limit"] = detection_files
     text = page.rstrip("\n") + "\n"
     target = write_text_atomic(out_dir / page_name, text)
     return target, plots
