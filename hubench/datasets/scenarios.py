@@ -45,7 +45,7 @@ _SIGNATURE = inspect.Signature(
 )
 
 
-def _register(name: str, description: str, version: str = GENERATOR_VERSION, **defaults: Any) -> Callable[..., Scene]:
+def _register(name: str, description: str, *, version: Any = GENERATOR_VERSION, **defaults: Any) -> Callable[..., Scene]:
     """Register scenario ``name``: the generator with these ``defaults`` (and a version of
     its own when its defaults changed the scenes it draws)."""
 
@@ -60,7 +60,7 @@ def _register(name: str, description: str, version: str = GENERATOR_VERSION, **d
 
     return register_scenario(
         name, description=description, defaults=defaults, presets=PRESETS, validate=validate,
-        version=version,
+        version=str(version),
     )(build)
 
 
