@@ -88,3 +88,28 @@ def test_jasper_weak_set_from_the_command_line(tmp_path, capsys) -> None:  # typ
         (rows["None"]["sad_em1"] + rows["None"]["sad_em3"]) / 2, abs=1e-12)
     bad = main([*argv[:4], "jasper[weak=lava]", *argv[5:]])
     assert bad == 2 and "'lava' is not among" in capsys.readouterr().err
+
+
+def test_each_weak_endmember_gets_its_own_recall_and_ap_per_method_and_snr() -> None:
+    import math as _math
+
+    import pandas as pd
+
+    from hubench.report.weak_table import per_endmember_blocks
+
+    rows = []
+    for method, found_small in (("a", 1.0), ("b", 0.0)):
+        for seed in (0, 1):
+            rows.append({"scenario_label": "rare", "method_label": method, "status": "ok", "snr_db": 20.0,
+                         "weak_recall_em1": 0.9 + 0.05 * seed, "weak_recall_em3": found_small,
+                         "weak_ap_em1": 0.8, "weak_ap_em3": found_small / 2})
+    rows.append({"scenario_label": "rare", "method_label": "b", "status": "error", "snr_db": 20.0,
+                 "weak_recall_em1": _math.nan, "weak_recall_em3": _math.nan, "weak_ap_em1": _math.nan,
+                 "weak_ap_em3": _math.nan})
+    block = per_endmember_blocks(pd.DataFrame(rows))["rare"]
+    lines = [line for line in block.splitlines() if line.startswith("|")]
+    assert [c.strip() for c in lines[0].split("|")[2:6]] == [
+        "recall em1 @ 20 dB", "ap em1 @ 20 dB", "recall em3 @ 20 dB", "ap em3 @ 20 dB"]
+    cells = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in lines[2:]}
+    assert cells["a"] == ["0.925", "0.8", "1", "0.5"]
+    assert cells["b"] == ["0.925", "0.8", "0", "0"]  # the missed small endmember shows

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hubench.errors import ParameterError
 from hubench.report.figures import PlotResult, plot_store
-from hubench.report.weak_table import weak_rule_blocks
+from hubench.report.weak_table import per_endmember_blocks, weak_rule_blocks
 
 FIGURE_DIR = "figures"
 PAGE_NAME = "report.md"
@@ -84,6 +84,8 @@ def write_report(
         return write_detection_page(frame, store_path, out_dir, title=title, page_name=page_name)
     plots = plot_store(store_path, out_dir / FIGURE_DIR, formats=("png",))
     blocks = {label: figure_block(files, out_dir) for label, files in plots.files.items()}
+    for label, text in per_endmember_blocks(frame).items():  # each weak endmember on its own
+        blocks[label] = text + blocks.get(label, "")
     for label, text in weak_rule_blocks(frame).items():  # real scenes: the weak rule's numbers
         blocks[label] = text + blocks.get(label, "")
     page = render_markdown(

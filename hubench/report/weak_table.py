@@ -12,6 +12,8 @@ weak metrics on that endmember should be read with care.
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -68,4 +70,43 @@ def weak_rule_blocks(frame: pd.DataFrame) -> dict[str, str]:
             blocks[str(label)] = f"\n### Weak endmembers\n\nThe scene could not be rebuilt here ({exc}).\n"
             continue
         blocks[str(label)] = weak_rule_table(scene)
+    return blocks
+
+
+_PER_EM = re.compile(r"^weak_(recall|ap)_em(\d+)$")
+
+
+def per_endmember_blocks(frame: pd.DataFrame) -> dict[str, str]:
+    """``{scenario label: markdown}``: each weak endmember's recall and AP per method and
+    SNR (mean over the seeds of the cells that finished ok), so that a missed small weak
+    endmember is not hidden by a large one found (the pooled ``weak_recall``/``weak_ap``
+    weigh endmembers by their pixels; docs/guide/metrics.md)."""
+    from hubench.report.text import snr_text
+
+    blocks: dict[str, str] = {}
+    columns = sorted((c for c in frame.columns if _PER_EM.match(c)),
+                     key=lambda c: (int(_PER_EM.match(c).group(2)), _PER_EM.match(c).group(1) != "recall"))  # type: ignore[union-attr]
+    if not columns:
+        return blocks
+    ok = frame[frame["status"] == "ok"]
+    for label, rows in ok.groupby("scenario_label", sort=False):
+        present = [c for c in columns if rows[c].notna().any()]
+        if not present:
+            continue
+        means = rows.groupby(["method_label", "snr_db"], dropna=False)[present].mean()
+        snrs = sorted({s for _, s in means.index}, key=lambda s: (math.isnan(s), s))
+        header = ["method"] + [f"{c.replace('weak_', '').replace('_em', ' em')} @ {snr_text(s)}"
+                               for c in present for s in snrs]
+        table = []
+        for method in dict.fromkeys(m for m, _ in means.index):
+            row = [method]
+            for c in present:
+                for s in snrs:
+                    key = (method, s)
+                    value = means[c].get(key, math.nan) if key in means.index else math.nan
+                    row.append("n/a" if pd.isna(value) else f"{value:.3g}")
+            table.append(row)
+        blocks[str(label)] = ("\n### Each weak endmember\n\nRecall and AP of each weak endmember (`em k`: "
+                              "the scene's endmember k), mean over seeds.\n\n"
+                              + tabulate(table, headers=header, tablefmt="github", disable_numparse=True) + "\n")
     return blocks
