@@ -83,6 +83,12 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "csv":
         text = render_csv(frame, metrics=metrics, rank_by=rank_by)
     else:
+        from hubench.report.frame import labelled
+        from hubench.report.weak_table import weak_rule_blocks
+
+        # Real scenes: the weak rule's numbers beside each table (the scene is rebuilt
+        # from its files; a scene that cannot be rebuilt gets a one-line note).
+        extras = weak_rule_blocks(labelled(frame)) if (frame["scenario_kind"] == "real").any() else {}
         text = render_markdown(
             frame,
             metrics=metrics,
@@ -90,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             source=str(args.store),
             statistics=args.statistics,
             rank_by=rank_by,
+            extras=extras,
         )
     if args.output:
         target = write_text_atomic(args.output, text)
