@@ -235,3 +235,14 @@ def test_python_api_make_scene_and_load_scene(tmp_path: Path) -> None:
     assert mine.weak.tolist() == [False, False, True]
     est = hubench.get_method("vca+fcls", random_state=0).fit(mine.observation())
     assert hubench.score(mine, est)["armse"] < 1e-6
+
+
+def test_scene_file_alone_runs_only_that_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scene_file = _hysupp_file(tmp_path / "mine.mat")
+    store = tmp_path / "r.sqlite"
+    code, out, err = _run(["run", "--methods", "vca+fcls", "--scene-file", str(scene_file), "--seeds", "1",
+                           "--profile", "ci", "--jobs", "1", "--store", str(store), "--no-progress"], capsys)
+    assert code == 0, err
+    assert "1 cells: 1 run now" in out
+    with ResultStore(store, readonly=True) as opened:
+        assert [r["scenario"] for r in opened.rows()] == ["file"]

@@ -31,11 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--methods", default="all",
                         help="comma-separated names, 'all' (every available method), or name[k=v,...] "
                              "to override hyperparameters, e.g. 'vca,fcls[tol=1e-9]' (default: all)")
-    parser.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
+    parser.add_argument("--scenarios", default=None,
                         help="comma-separated scenario names, or name[k=v,...] to override scenario parameters, "
                              "e.g. 'file[y_key=data,pixel_order=C]'; a detection-limit sweep family "
                              "(weak-sweep = weak-level + weak-albedo + rare-prevalence) stands for its points "
-                             f"(default: {','.join(DEFAULT_SCENARIOS)})")
+                             f"(default: {','.join(DEFAULT_SCENARIOS)}; with --scene-file alone: only that file)")
     parser.add_argument("--snr", default=None,
                         help="comma-separated SNRs in dB for synthetic scenarios, 'inf' = noiseless "
                              "(default: each scenario's own)")
@@ -74,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise ParameterError(f"--jobs: needs at least one worker, got {args.jobs}")
-    scenarios = split_top_level(args.scenarios, "--scenarios")
+    if args.scenarios is not None:
+        scenarios = split_top_level(args.scenarios, "--scenarios")
+    else:  # --scene-file alone runs that file only; otherwise the default grid
+        from hubench.harness import DEFAULT_SCENARIOS
+
+        scenarios = ["file"] if args.scene_file is not None else list(DEFAULT_SCENARIOS)
     snrs = parse_snrs(args.snr) if args.snr is not None else None
     seeds = parse_seeds(args.seeds)
     max_memory = parse_memory(args.max_memory) if args.max_memory is not None else None
