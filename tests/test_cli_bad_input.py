@@ -285,6 +285,9 @@ SCENE_CASES = [
          expect="does not exist"),
     Case("scene-file-is-a-folder", ["run", "--scene-file", "{tmp}", "--scenarios", "file", *SCENE],
          expect="is a folder"),
+    Case("scene-missing-key-names-the-option", ["run", "--scene-file", "{tmp}/s.mat", *SCENE],
+         setup=_scene("s.mat"), expect="has no variable 'Y' (it holds: ab, data, en); name the right one "
+                                       "with --scenarios 'file[y_key=NAME]' --scene-file FILE"),
 ]  # fmt: skip
 
 # ---- damaged or foreign results stores (run and the readers) -------------------------

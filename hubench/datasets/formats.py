@@ -213,12 +213,16 @@ def _check_axes(*, a_axes: str, e_axes: str) -> None:
         raise DataError(f"e_axes must be 'auto', 'Lp' or 'pL', got {e_axes!r}")
 
 
-def _get(arrays: dict[str, Any], key: str, path: Path) -> Any:
+def _get(arrays: dict[str, Any], key: str, path: Path, option: str | None = None) -> Any:
+    """``arrays[key]``, or a DataError naming the variables present and, when ``option``
+    (the ``file`` scenario's parameter that chose ``key``) is given, the exact option
+    that picks another: ``--scenarios 'file[e_key=NAME]' --scene-file FILE``."""
     if key not in arrays:
         have = ", ".join(sorted(arrays)) or "none"
+        how = (f"name the right one with --scenarios 'file[{option}=NAME]' --scene-file FILE"
+               if option else "pass the right key name")
         raise DataError(
-            f"{path}: has no variable {key!r}{suggest(key, arrays)} (it holds: {have}); "
-            "pass the right key name"
+            f"{path}: has no variable {key!r}{suggest(key, arrays)} (it holds: {have}); {how}"
         )
     return arrays[key]
 
@@ -416,7 +420,7 @@ def load_scene(
         return _load_hysupp(p, arrays, weak=weak, name=name, seed=seed, normalised=references_normalised)
     if layout != "generic":
         raise DataError(f"layout must be 'auto', 'hysupp' or 'generic', got {layout!r}")
-    Y, cube_shape = _orient_y(numeric(_get(arrays, y_key, p), y_key, p), y_axes, p)
+    Y, cube_shape = _orient_y(numeric(_get(arrays, y_key, p, "y_key"), y_key, p), y_axes, p)
     if y_divisor is not None:
         divisor = float(numeric(_get(arrays, y_divisor, p), y_divisor, p).ravel()[0]) \
             if isinstance(y_divisor, str) else float(y_divisor)
@@ -425,8 +429,8 @@ def load_scene(
         Y = Y / divisor
     n_pixels, n_bands = Y.shape
     _check_axes(a_axes=a_axes, e_axes=e_axes)
-    A = _orient(numeric(_get(arrays, a_key, p), a_key, p), a_axes, n_pixels, "N", a_key, p)
-    E = _orient(numeric(_get(arrays, e_key, p), e_key, p), e_axes, n_bands, "L", e_key, p).T
+    A = _orient(numeric(_get(arrays, a_key, p, "a_key"), a_key, p), a_axes, n_pixels, "N", a_key, p)
+    E = _orient(numeric(_get(arrays, e_key, p, "e_key"), e_key, p), e_axes, n_bands, "L", e_key, p).T
     if cube_shape is not None:
         shape = cube_shape
     elif image_shape is not None:
