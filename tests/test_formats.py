@@ -304,3 +304,44 @@ def test_size_limit_is_checked_before_loading(
         monkeypatch.setenv(formats.MAX_SCENE_BYTES_ENV, bad)
         with pytest.raises(ParameterError, match="HUBENCH_MAX_SCENE_BYTES"):
             read_arrays(npz)
+
+
+@pytest.mark.parametrize("y_layout", ["cube", "matrix"])
+@pytest.mark.parametrize("a_layout", ["HWp", "pHW"])
+def test_abundance_cube_in_either_axis_order_loads_to_the_same_scene(
+        tmp_path: Path, y_layout: str, a_layout: str) -> None:
+    """A reference abundance stored as an image cube (the common layout of published
+    scenes, e.g. label (H, W, p)) loads to the same row-major scene as the matrix."""
+    from hubench.datasets.formats import load_scene
+
+    rng = np.random.default_rng(1)
+    H, W, p, L = 6, 5, 3, 12
+    E = rng.uniform(0.1, 1.0, (p, L))
+    A = rng.dirichlet(np.ones(p), H * W)  # row-major pixels
+    A[:p] = np.eye(p)
+    Y = A @ E
+    cube_A = A.reshape(H, W, p) if a_layout == "HWp" else np.moveaxis(A.reshape(H, W, p), -1, 0)
+    arrays = {"A": cube_A, "E": E}
+    if y_layout == "cube":
+        arrays["Y"] = Y.reshape(H, W, L)
+    else:
+        arrays["Y"] = Y  # pixels x bands, row-major (.npz): the image size comes from A's cube
+    np.savez(tmp_path / "s.npz", **arrays)
+    scene = load_scene(tmp_path / "s.npz")
+    assert scene.image_shape == (H, W)
+    np.testing.assert_allclose(scene.A, A, rtol=1e-14, atol=1e-16)  # rows re-normalised on load
+    np.testing.assert_allclose(scene.Y, Y, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(scene.E, E, rtol=0, atol=0)
+
+
+def test_an_ambiguous_abundance_cube_asks_for_its_axes(tmp_path: Path) -> None:
+    from hubench.datasets.formats import load_scene
+    from hubench.errors import DataError
+
+    rng = np.random.default_rng(2)
+    A = rng.dirichlet(np.ones(4), 16)  # 4 x 4 image, 4 endmembers: HWp and pHW both fit
+    E = rng.uniform(0.1, 1.0, (4, 10))
+    np.savez(tmp_path / "s.npz", Y=A @ E, A=A.reshape(4, 4, 4), E=E)
+    with pytest.raises(DataError, match="pass a_axes='HWp' or 'pHW'"):
+        load_scene(tmp_path / "s.npz")
+    assert load_scene(tmp_path / "s.npz", a_axes="HWp").image_shape == (4, 4)

@@ -207,8 +207,8 @@ def check_references(Y: np.ndarray, A: np.ndarray, E: np.ndarray, source: str) -
 
 
 def _check_axes(*, a_axes: str, e_axes: str) -> None:
-    if a_axes not in ("auto", "pN", "Np"):
-        raise DataError(f"a_axes must be 'auto', 'pN' or 'Np', got {a_axes!r}")
+    if a_axes not in ("auto", "pN", "Np", "HWp", "pHW"):
+        raise DataError(f"a_axes must be 'auto', 'pN', 'Np' (a matrix) or 'HWp', 'pHW' (a cube), got {a_axes!r}")
     if e_axes not in ("auto", "Lp", "pL"):
         raise DataError(f"e_axes must be 'auto', 'Lp' or 'pL', got {e_axes!r}")
 
@@ -283,6 +283,30 @@ def _orient_y(Y: np.ndarray, axes: str, path: Path) -> tuple[np.ndarray, tuple[i
         f"{path}: cannot read Y of shape {Y.shape} with y_axes={axes!r}; "
         "use 'LN'/'NL' for a matrix, 'HWL'/'LHW' for a cube"
     )
+
+
+def _abundance_cube(
+    A: np.ndarray, axes: str, n_pixels: int, y_shape: tuple[int, int] | None, key: str, path: Path
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """An abundance cube ``(H, W, p)`` (``HWp``) or ``(p, H, W)`` (``pHW``) -> ``(H*W, p)``
+    in row-major pixel order, and ``(H, W)``. ``auto`` picks the layout whose two image
+    axes hold the image's pixels (and match Y's cube, when Y is one)."""
+    def fits(layout: str) -> bool:
+        h, w = (A.shape[0], A.shape[1]) if layout == "HWp" else (A.shape[1], A.shape[2])
+        return h * w == n_pixels and (y_shape is None or (h, w) == tuple(y_shape))
+
+    if axes == "auto":
+        layouts = [layout for layout in ("HWp", "pHW") if fits(layout)]
+        if len(layouts) != 1:
+            why = "both" if layouts else "neither"
+            raise DataError(f"{path}: {key!r} is a cube {A.shape}; {why} of HWp and pHW fit(s) the image of "
+                            f"{n_pixels} pixels; pass a_axes='HWp' or 'pHW'")
+        axes = layouts[0]
+    elif axes not in ("HWp", "pHW") or not fits(axes):
+        raise DataError(f"{path}: {key!r} is a cube {A.shape}, which does not give {n_pixels} pixels "
+                        f"with a_axes={axes!r}; use a_axes='HWp' or 'pHW'")
+    cube = A if axes == "HWp" else np.moveaxis(A, 0, -1)
+    return cube.reshape(-1, cube.shape[2]), (cube.shape[0], cube.shape[1])
 
 
 def _orient(X: np.ndarray, axes: str, size: int, letter: str, key: str, path: Path) -> np.ndarray:
@@ -389,8 +413,9 @@ def load_scene(
     y_axes : {"auto", "LN", "NL", "HWL", "LHW"}
         Y as bands x pixels, pixels x bands, or a cube. ``auto`` takes a cube as ``HWL``
         and a matrix's longer axis as the pixels.
-    a_axes : {"auto", "pN", "Np"}; e_axes : {"auto", "Lp", "pL"}
-        ``auto`` finds the axis whose length matches the pixels (bands).
+    a_axes : {"auto", "pN", "Np", "HWp", "pHW"}; e_axes : {"auto", "Lp", "pL"}
+        ``auto`` finds the axis whose length matches the pixels (bands); an abundance cube
+        (``HWp`` or ``pHW``, e.g. a published ``label`` of shape (H, W, p)) is read as it is.
     image_shape : (H, W), optional
         Else from ``H``/``W`` or ``nRow``/``nCol`` keys, a cube, or a square pixel count.
     pixel_order : {"F", "C"}, optional
@@ -429,10 +454,17 @@ def load_scene(
         Y = Y / divisor
     n_pixels, n_bands = Y.shape
     _check_axes(a_axes=a_axes, e_axes=e_axes)
-    A = _orient(numeric(_get(arrays, a_key, p, "a_key"), a_key, p), a_axes, n_pixels, "N", a_key, p)
+    A_raw = numeric(_get(arrays, a_key, p, "a_key"), a_key, p)
+    a_cube_shape = None
+    if A_raw.ndim == 3:  # an abundance cube: its pixels are in row-major order already
+        A, a_cube_shape = _abundance_cube(A_raw, a_axes, n_pixels, cube_shape, a_key, p)
+    else:
+        A = _orient(A_raw, a_axes, n_pixels, "N", a_key, p)
     E = _orient(numeric(_get(arrays, e_key, p, "e_key"), e_key, p), e_axes, n_bands, "L", e_key, p).T
     if cube_shape is not None:
         shape = cube_shape
+    elif a_cube_shape is not None:
+        shape = a_cube_shape
     elif image_shape is not None:
         shape = positive_shape(image_shape, "image_shape", p)
     else:
@@ -440,7 +472,8 @@ def load_scene(
     order = pixel_order or ("F" if p.suffix.lower() == ".mat" else "C")
     if cube_shape is None:
         Y = to_row_major(Y, shape, order, p)
-    A = to_row_major(A, shape, order, p)
+    if a_cube_shape is None:
+        A = to_row_major(A, shape, order, p)
     names = as_names(_get(arrays, names_key, p), names_key, p) if names_key else None
     wl = numeric(_get(arrays, wavelengths_key, p), wavelengths_key, p).ravel() if wavelengths_key else None
     params = {
