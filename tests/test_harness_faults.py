@@ -180,9 +180,10 @@ def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     sys.modules.pop(module, None)
 
 
-def _survivors() -> list[int]:
-    """Live processes started by this test process's worker pools (by their token)."""
-    prefix = f"{TOKEN_ENV}={os.getpid()}-".encode()
+def workers_of(driver: int) -> list[int]:
+    """Live (not zombie) processes carrying a worker token of driver process ``driver``:
+    its workers and everything they started (tokens are ``<driver pid>-...``)."""
+    prefix = f"{TOKEN_ENV}={driver}-".encode()
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -190,13 +191,16 @@ def _survivors() -> list[int]:
         try:
             with open(f"/proc/{name}/environ", "rb") as fh:
                 env = fh.read().split(b"\0")
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                state = fh.read().rsplit(b")", 1)[1].split()[0]
         except OSError:
             continue
-        if state != b"Z" and any(e.startswith(prefix) for e in env):
+        if _alive(int(name)) and any(e.startswith(prefix) for e in env):
             found.append(int(name))
     return found
+
+
+def _survivors() -> list[int]:
+    """Live processes started by this test process's worker pools."""
+    return workers_of(os.getpid())
 
 
 def _alive(pid: int) -> bool:
@@ -290,7 +294,7 @@ def test_two_runs_on_one_store_compute_each_cell_once(plugin: Path) -> None:
 
 def test_a_claim_of_a_dead_process_is_taken_over(plugin: Path) -> None:
     from hubench.harness import expand_grid, load_plugins, parse_methods
-    from hubench.harness.store import process_start
+    from hubench.harness.processes import process_start
 
     load_plugins()
     log = plugin / "fits.log"

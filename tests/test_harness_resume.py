@@ -17,29 +17,13 @@ import sys
 import time
 from pathlib import Path
 
+from test_harness_faults import workers_of
+
 from hubench.harness import ResultStore, run_grid
-from hubench.harness.processes import TOKEN_ENV
 
 METHODS = "daeu,deq-unmix"
 ARGS = ["--methods", METHODS, "--scenarios", "standard", "--snr", "20", "--seeds", "2", "--profile", "ci",
         "--jobs", "2", "--no-progress"]
-
-
-def _workers_of(driver: int) -> list[int]:
-    """Live processes carrying a worker token of the driver process ``driver``."""
-    prefix = f"{TOKEN_ENV}={driver}-".encode()
-    found = []
-    for name in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{name}/environ", "rb") as fh:
-                env = fh.read().split(b"\0")
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                zombie = fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-        except (OSError, IndexError):
-            continue
-        if not zombie and any(e.startswith(prefix) for e in env):
-            found.append(int(name))
-    return found
 
 
 def _metrics(path: Path) -> dict[str, tuple[str, dict[str, float], int]]:
@@ -74,9 +58,9 @@ def test_killed_and_resumed_run_gives_bit_identical_metrics(tmp_path: Path) -> N
     # The workers run in sessions of their own; each ends itself and its tree when the
     # driver is gone.
     deadline = time.monotonic() + 15
-    while _workers_of(run.pid) and time.monotonic() < deadline:
+    while workers_of(run.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _workers_of(run.pid) == []
+    assert workers_of(run.pid) == []
     before = len(_metrics(store))
 
     resumed = run_grid(METHODS, ["standard"], [20.0], 2, profile="ci", store=str(store), jobs=2)

@@ -33,12 +33,12 @@ def degeneracy(A: np.ndarray, E: np.ndarray | None) -> str | None:
     if np.any(norms == 0):
         zero = np.flatnonzero(norms == 0)
         return f"endmember(s) {', '.join(map(str, zero.tolist()))} collapsed: all-zero spectrum"
-    unit = E / norms[:, None]
-    cosine = np.clip(unit @ unit.T, -1.0, 1.0)
-    angles = np.arccos(cosine[np.triu_indices(E.shape[0], k=1)])
-    if angles.min() < MIN_ANGLE_RAD:
-        i, j = np.triu_indices(E.shape[0], k=1)
-        k = int(np.argmin(angles))
+    from hubench.metrics.alignment import sad_matrix  # the metrics' stable angle (worker-side)
+
+    i, j = np.triu_indices(E.shape[0], k=1)
+    angles = sad_matrix(E, E)[i, j]
+    k = int(np.argmin(angles))
+    if angles[k] < MIN_ANGLE_RAD:
         return (f"endmembers {int(i[k])} and {int(j[k])} collapsed onto one spectrum: "
                 f"{angles[k]:.2g} rad apart (< {MIN_ANGLE_RAD:g})")
     return None

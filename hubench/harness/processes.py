@@ -41,15 +41,28 @@ def parse_memory(text: str) -> int:
     return int(value)
 
 
-def _stat(pid: int) -> tuple[int, int] | None:
-    """``(ppid, pgid)`` of ``pid``, or None when it is gone."""
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state first), or None
+    when the process is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             data = fh.read()
     except OSError:
         return None
-    fields = data[data.rindex(b")") + 2:].split()
-    return int(fields[1]), int(fields[2])
+    return data[data.rindex(b")") + 2:].split()
+
+
+def _stat(pid: int) -> tuple[int, int] | None:
+    """``(ppid, pgid)`` of ``pid``, or None when it is gone."""
+    fields = _stat_fields(pid)
+    return None if fields is None else (int(fields[1]), int(fields[2]))
+
+
+def process_start(pid: int) -> str | None:
+    """The start time of process ``pid`` (clock ticks since boot, Linux), or None: with
+    the pid it tells a live process from a later one that reused its pid."""
+    fields = _stat_fields(pid)
+    return None if fields is None else fields[19].decode()
 
 
 def _has_token(pid: int, token: bytes) -> bool:

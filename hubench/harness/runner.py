@@ -34,7 +34,6 @@ from hubench.harness.store import (
     STATUSES,
     ResultStore,
     StoreWriteError,
-    check_store_path,
 )
 
 DEFAULT_TIMEOUT = 1800.0
@@ -191,8 +190,7 @@ def run_grid(
     check_real_scenes(grid.cells)
     if isinstance(store, ResultStore):
         opened, own = store, False
-    else:
-        check_store_path(store)
+    else:  # checks the path and an existing file (read-only) before creating anything
         opened, own = ResultStore(store), True
     summary = RunSummary(store_path=str(opened.path), total=len(grid.cells),
                          skipped_methods=grid.skipped_methods, threads=threads)
@@ -204,14 +202,15 @@ def run_grid(
 
     try:
         stored = opened.outcomes(c.key for c in grid.cells)
-        todo = []
+        todo, reused = [], []
         for cell in grid.cells:
             if cell.key in stored and reuse(stored[cell.key][0]):
                 summary.add(cell, *stored[cell.key], stored=True)
+                reused.append(cell.key)
             else:
                 todo.append(cell)
-        summary.skipped_stored = len(grid.cells) - len(todo)
-        _note_other_versions(opened, [c.key for c in grid.cells if c not in todo], summary)
+        summary.skipped_stored = len(reused)
+        _note_other_versions(opened, reused, summary)
         if summary.skipped_stored:
             log.write(f"{summary.skipped_stored} cells already stored, skipped; use --force to re-run\n")
         if todo:

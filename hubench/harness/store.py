@@ -47,6 +47,7 @@ from typing import Any, TypeVar
 from hubench.errors import StoreError
 from hubench.harness.grid import Cell, to_json
 from hubench.harness.outcome import Outcome
+from hubench.harness.processes import process_start
 
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
@@ -187,16 +188,6 @@ def inspect_store(path: Path) -> int:
             conn.close()
     except sqlite3.DatabaseError as exc:
         raise _damaged(path, exc) from None
-
-
-def process_start(pid: int) -> str | None:
-    """The start time of process ``pid`` (clock ticks since boot, Linux), or None."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return None
-    return data[data.rindex(b")") + 2:].split()[19].decode()
 
 
 def _owner_alive(host: str, pid: int, proc_start: str | None) -> bool:
