@@ -179,48 +179,6 @@ def compare_to_best(
     return out
 
 
-def mean_ci(values: Any, **kwargs: Any) -> tuple[float, float, int]:
-    """Mean, bootstrap 95% CI half-width (:func:`ci_half_width`) and count of the finite
-    values; ``(nan, nan, 0)`` for none, half-width NaN for one."""
-    arr = np.asarray(values, dtype=np.float64).reshape(-1)
-    arr = arr[np.isfinite(arr)]
-    if arr.size == 0:
-        return math.nan, math.nan, 0
-    return float(arr.mean()), ci_half_width(arr, **kwargs), int(arr.size)
-
-
-def worse_than_best(
-    frame: pd.DataFrame, metrics: Any, directions: dict[str, str], *, group: str = "method_label"
-) -> dict[str, set[str]]:
-    """Per metric, the methods of one scenario significantly worse than its best one.
-
-    Each metric of ``metrics`` with a direction in ``directions`` is tested with
-    :func:`compare_to_best` over every (seed, SNR) cell of ``frame`` (one scenario).
-    """
-    out: dict[str, set[str]] = {}
-    for metric in metrics:
-        better = directions.get(metric)
-        if better is None or metric not in frame.columns:
-            continue
-        table = compare_to_best(frame, metric, better, group=group)
-        out[metric] = {str(m) for m in table.index[table["worse"].to_numpy(dtype=bool)]}
-    return out
-
-
-def average_rank_table(ranks: dict[str, pd.Series]) -> pd.DataFrame:
-    """Methods x scenarios table of per-scenario ranks plus ``avg rank`` (sorted by it).
-
-    Parameters
-    ----------
-    ranks : dict of scenario -> Series (method -> rank, 1 = best)
-    """
-    wide = pd.DataFrame({name: ranks[name].astype(float) for name in sorted(ranks)}).sort_index()
-    wide.index.name = "method"
-    wide["avg rank"] = average_rank(wide)
-    wide["scenarios"] = wide.drop(columns="avg rank").notna().sum(axis=1)
-    return wide.sort_values(["avg rank"], kind="stable")
-
-
 def average_rank(ranks: pd.DataFrame) -> pd.Series:
     """Mean over scenarios (columns) of each method's (row's) rank, skipping missing ones.
 
@@ -238,11 +196,8 @@ __all__ = [
     "CONFIDENCE",
     "N_RESAMPLES",
     "average_rank",
-    "average_rank_table",
     "bootstrap_mean_ci",
     "ci_half_width",
     "compare_to_best",
-    "mean_ci",
     "paired_wilcoxon",
-    "worse_than_best",
 ]
