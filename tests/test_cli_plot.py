@@ -70,6 +70,7 @@ def test_plot_writes_every_figure(
             "weak_abundances_30dB_seed1.png",
             "weak_spectra_30dB_seed1.png",
             "weak_metrics-vs-snr.png",
+            "weak_cost.png",
             "weak_weak-pr_30dB_seed1.png",
         ]
     )
@@ -120,7 +121,7 @@ def test_report_page_links_existing_figures(stores: dict[str, Path], tmp_path: P
     assert page.startswith("# ")
     assert "## weak" in page
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page)
-    assert len(links) == 4
+    assert len(links) == 5
     for link in links:
         assert not link.startswith("/")  # relative: the folder moves as a whole
         assert (out / link).is_file()

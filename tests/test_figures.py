@@ -52,7 +52,7 @@ def test_every_figure_png_and_svg(store_path: Path, tmp_path: Path) -> None:
     result = plot_store(store_path, tmp_path / "figs", formats=("png", "svg"))
     assert result.notes == []
     kinds = result.files["weak"]
-    assert set(kinds) == {"abundances", "spectra", "metrics-vs-snr", "weak-pr"}
+    assert set(kinds) == {"abundances", "spectra", "metrics-vs-snr", "weak-pr", "cost"}
     for paths in kinds.values():
         png, svg = paths
         assert png.suffix == ".png" and svg.suffix == ".svg"

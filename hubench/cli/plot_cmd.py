@@ -10,7 +10,7 @@ from hubench.errors import ParameterError
 
 NAME = "plot"
 HELP = (
-    "draw abundance maps, spectra, metrics against SNR and weak-endmember PR curves from the store"
+    "draw abundance maps, spectra, metrics against SNR, weak-endmember PR curves and accuracy against compute from the store"
 )
 
 

@@ -46,15 +46,15 @@ RC: dict[Any, Any] = {
 def method_style(labels: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Colour, line style and marker per method label, fixed by the sorted order.
 
-    Past seven methods colours repeat with another line style, so no two methods look
-    the same.
+    Past seven methods colours repeat with another line style and a shifted marker, so
+    no two methods look the same, on lines or as lone markers.
     """
     out = {}
     for i, label in enumerate(sorted(set(labels))):
         out[label] = {
             "color": OKABE_ITO[i % len(OKABE_ITO)],
             "linestyle": LINESTYLES[(i // len(OKABE_ITO)) % len(LINESTYLES)],
-            "marker": MARKERS[i % len(MARKERS)],
+            "marker": MARKERS[(i + i // len(OKABE_ITO)) % len(MARKERS)],
         }
     return out
 

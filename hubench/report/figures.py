@@ -7,7 +7,9 @@ Per scenario (all stored ones, or the one asked for):
 (b) ``<scenario>_spectra_<snr>_seed<N>``: true vs matched estimated spectra;
 (c) ``<scenario>_metrics-vs-snr``: each metric against SNR, mean over seeds with a
     min-max band (needs no saved estimates);
-(d) ``<scenario>_weak-pr_<snr>_seed<N>``: weak-endmember precision-recall curves.
+(d) ``<scenario>_weak-pr_<snr>_seed<N>``: weak-endmember precision-recall curves;
+(e) ``<scenario>_cost``: quality against fit time with the Pareto front (accuracy
+    against compute; needs no saved estimates, see :mod:`hubench.report.fig_cost`).
 
 (a), (b) and (d) need the estimates saved by ``hubench run --save-estimates``; the scene
 is regenerated from the stored parameters and seed (see :mod:`hubench.report.fig_data`).
@@ -23,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from hubench.errors import HubenchError, ParameterError, StoreError
+from hubench.report.fig_cost import quality_vs_cost
 from hubench.report.fig_curves import metrics_vs_snr, weak_pr_curves
 from hubench.report.fig_data import (
     SceneResults,
@@ -37,7 +40,7 @@ from hubench.report.fig_style import save, slug
 from hubench.report.frame import labelled
 from hubench.report.text import snr_text
 
-KINDS = ("abundances", "spectra", "metrics-vs-snr", "weak-pr")
+KINDS = ("abundances", "spectra", "metrics-vs-snr", "weak-pr", "cost")
 
 
 @dataclass
@@ -151,6 +154,11 @@ def plot_store(
             )
         elif fig is not None:
             figures["metrics-vs-snr"] = save(fig, out_dir, f"{stem}_metrics-vs-snr", formats)
+        cost = quality_vs_cost(rows, scenario) if "cost" in kinds else None
+        if cost is None and "cost" in kinds:
+            result.notes.append(f"{scenario}: no ok cell with a fit time, so no cost figure")
+        elif cost is not None:
+            figures["cost"] = save(cost, out_dir, f"{stem}_cost", formats)
         if scene_results is not None:
             tag = f"{_snr_tag(scene_results.snr_db)}_seed{scene_results.seed}"
             if "abundances" in kinds:

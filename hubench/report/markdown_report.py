@@ -27,12 +27,15 @@ CAPTIONS = {
     "\u2605 and a red frame mark weak endmembers; colour scale 0\u20131.",
     "spectra": "Endmember spectra: truth (black) and each blind method's matched estimate "
     "(alignment as recorded by the harness), with its spectral angle.",
+    "cost": "Accuracy against compute: each method's mean quality (SNRs and seeds pooled; bar: "
+    "min\u2013max of per-seed means) against its median fit time; grey line: the Pareto front "
+    "of the ranked methods; hollow markers: references given the truth, not on the front.",
     "weak-pr": "Weak-endmember precision\u2013recall: abundance estimate as a score for presence "
     "(A \u2265 0.05) pooled over the weak endmembers; dots: the detection A_hat \u2265 0.05.",
 }
 
 #: Summary first (it reads with the table), then the scene of one cell.
-REPORT_ORDER = ("metrics-vs-snr", "weak-pr", "abundances", "spectra")
+REPORT_ORDER = ("metrics-vs-snr", "cost", "weak-pr", "abundances", "spectra")
 
 
 def figure_block(files: dict[str, list[Path]], page_dir: Path) -> str:
