@@ -56,6 +56,9 @@ class Method:
     version: ClassVar[str] = "1"
     relaxes_asc: ClassVar[bool] = False
     deterministic: ClassVar[bool] = True
+    #: How ``--ensemble K`` makes its members differ (see :mod:`hubench.ensemble`):
+    #: ``"bootstrap"`` (residual bootstrap of the pixels' noise) or ``"seeds"``.
+    ensemble_mode: ClassVar[str] = "bootstrap"
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
     param_rules: ClassVar[Mapping[str, Rule]] = {}
 

@@ -183,14 +183,61 @@ class Scene:
 
 
 @dataclass(frozen=True, eq=False)
+class AbundanceUncertainty:
+    """How sure a method is of its abundances, per pixel and endmember.
+
+    Either a central ``nominal`` interval (``lower``, ``upper``) or a standard deviation
+    ``std`` (then the interval is Gaussian, see :mod:`hubench.metrics.uncertainty`), and
+    optionally ``presence``: the probability that each endmember is present
+    (abundance >= ``presence_tau``). Every array has the shape of ``Estimate.A``, in
+    the estimate's own column order. ``members`` is the ensemble size (0: the method's
+    own uncertainty).
+    """
+
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    std: np.ndarray | None = None
+    presence: np.ndarray | None = None
+    presence_tau: float = 0.05
+    nominal: float = 0.90
+    members: int = 0
+
+    def __post_init__(self) -> None:
+        if (self.lower is None) != (self.upper is None):
+            raise ValidationError("uncertainty: give both lower and upper, or neither")
+        if self.lower is None and self.std is None:
+            raise ValidationError("uncertainty: give an interval (lower, upper) or a std")
+        for name in ("lower", "upper", "std", "presence"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _as_matrix(f"uncertainty.{name}", value))
+        if self.std is not None and (self.std < 0).any():
+            raise ValidationError("uncertainty.std: has negative values")
+        if self.lower is not None and self.upper is not None and (self.lower > self.upper).any():
+            raise ValidationError("uncertainty: lower exceeds upper somewhere")
+        if not 0.0 < self.nominal < 1.0:
+            raise ValidationError(f"uncertainty.nominal: {self.nominal} is not in (0, 1)")
+
+    def check_shape(self, shape: tuple[int, ...]) -> None:
+        for name in ("lower", "upper", "std", "presence"):
+            value = getattr(self, name)
+            if value is not None and value.shape != shape:
+                raise ValidationError(
+                    f"uncertainty.{name}: has shape {value.shape}, expected {shape} (that of A)"
+                )
+
+
+@dataclass(frozen=True, eq=False)
 class Estimate:
     """What a method returns: abundances ``A`` (required), endmembers ``E`` (blind
-    methods), ``Y_hat`` for methods whose decoder is not ``A @ E``, and ``info``."""
+    methods), ``Y_hat`` for methods whose decoder is not ``A @ E``, ``info``, and
+    optionally ``uncertainty`` (:class:`AbundanceUncertainty`) about ``A``."""
 
     A: np.ndarray
     E: np.ndarray | None = None
     Y_hat: np.ndarray | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    uncertainty: AbundanceUncertainty | None = None
 
     def __post_init__(self) -> None:
         A = _as_matrix("A", self.A)
@@ -208,6 +255,12 @@ class Estimate:
                 raise ValidationError(f"Y_hat: has {Y_hat.shape[0]} rows but A has {A.shape[0]}")
             object.__setattr__(self, "Y_hat", Y_hat)
         object.__setattr__(self, "info", dict(self.info))
+        if self.uncertainty is not None:
+            if not isinstance(self.uncertainty, AbundanceUncertainty):
+                raise ValidationError(
+                    f"uncertainty: expected an AbundanceUncertainty, got {type(self.uncertainty).__name__}"
+                )
+            self.uncertainty.check_shape(A.shape)
 
     def reconstruction(self) -> np.ndarray | None:
         """``Y_hat`` if the method returned one, else ``A @ E`` when ``E`` is known."""

@@ -61,14 +61,16 @@ ROOT = Path(__file__).resolve().parents[1] / "hubench"
 
 LAYERS: list[tuple[str, ...]] = [
     ("errors",),
-    # ``plugins``: hubench/plugins.py, entry-point loading (branch ``plugins``, not
-    # merged yet); it imports only errors and the registry packages import it.
+    # ``plugins``: hubench/plugins.py, entry-point loading; it imports only errors and
+    # the registry packages import it.
     ("params", "registry", "scene", "solvers", "memory", "plugins"),
     ("method",),
     ("deep", "datasets", "metrics"),
-    ("methods",),
+    # ``ensemble``: K fits of any method combined (it needs the method contract and
+    # the metrics' endmember matching).
+    ("methods", "ensemble"),
     # ``contract``: hubench/contract.py, the method-contract checks behind ``hubench
-    # test-method`` (branch ``plugins``, not merged yet); it uses harness.degenerate.
+    # test-method``; it uses harness.degenerate.
     ("harness", "contract"),
     ("report",),
     ("cli", "__main__"),
@@ -257,7 +259,7 @@ def test_graph_sees_the_known_edges(graph: dict[str, set[str]]) -> None:
 
 
 def test_hubench_init_sits_at_the_layer_of_what_it_exposes(graph: dict[str, set[str]]) -> None:
-    assert LAYER_NAMES[layers(graph)["hubench"]] == "methods"
+    assert LAYER_NAMES[layers(graph)["hubench"]] == "methods, ensemble"
 
 
 def test_no_module_imports_a_higher_layer(graph: dict[str, set[str]]) -> None:

@@ -99,6 +99,8 @@ class DeepMethod(Method):
     """
 
     requires: ClassVar[tuple[str, ...]] = ("torch",)
+    # An ensemble of a deep method varies its random start and batches (hubench.ensemble).
+    ensemble_mode: ClassVar[str] = "seeds"
     progress: ProgressHook | None = None
     param_rules: ClassVar[Mapping[str, Rule]] = {
         "epochs": Int(min=1),
