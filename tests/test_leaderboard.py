@@ -306,7 +306,7 @@ def test_cli_markdown_and_csv(store_path, tmp_path, capsys) -> None:
     )
     csv = pd.read_csv(out)
     assert set(csv["scenario"]) == {"weak"}
-    assert set(csv["metric"]) == {"armse", "msad", "weak_recall", "fit_seconds"}
+    assert set(csv["metric"]) == {"armse", "msad", "weak_recall", "fit_seconds", "cpu_seconds", "peak_mem_mb"}
     got = csv[(csv.method == "gamma") & (csv.metric == "msad") & (csv.snr_db == 10)]["mean"].item()
     want = frame[(frame.scenario == "weak") & (frame.method == "gamma") & (frame.snr_db == 10)][
         "msad"

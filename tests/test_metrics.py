@@ -22,6 +22,7 @@ from hubench.metrics import (
     sad_matrix,
     score,
 )
+from hubench.metrics.registry import metric_direction
 from hubench.scene import Estimate, Scene
 
 SCALARS = (
@@ -436,7 +437,11 @@ def test_registry_covers_every_scored_metric():
         assert key in METRICS
     assert metric_info("sad_em12").name == "sad_em{k}"
     assert metric_info("sre").better == "higher" and metric_info("armse").better == "lower"
-    assert list_metrics("weak_*") == sorted([*WEAK, "weak_ap_em{k}", "weak_recall_em{k}"])
+    uncertain = ["weak_coverage90", "weak_coverage90_error", "weak_interval_width",
+                 "weak_presence_brier", "weak_presence_ece"]
+    assert list_metrics("weak_*") == sorted([*WEAK, *uncertain, "weak_ap_em{k}", "weak_recall_em{k}"])
+    assert metric_direction("coverage90") is None  # a target, never ranked
+    assert metric_direction("coverage90_error") == "lower"
     for name in ("weak_recall_em3", "weak_ap_em0"):
         info = metric_info(name)
         assert info.name == name[: name.rindex("_em")] + "_em{k}"

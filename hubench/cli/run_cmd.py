@@ -63,6 +63,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also save A, E per cell as estimates/<key>.npz beside the store")
     parser.add_argument("--data-dir", default=None, help="folder of the real data sets (real scenarios only)")
     parser.add_argument("--scene-file", default=None, help="add scenario 'file' reading this scene file")
+    parser.add_argument("--ensemble", type=int, default=1, metavar="K",
+                        help="fit each cell's method K times (deep methods: K seeds; classic ones: "
+                             "residual bootstrap) and store the mean with per-pixel uncertainty; "
+                             "part of each cell's identity, K fits of cost (default: 1, one fit)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show the progress bar (default: only on a terminal)")
 
@@ -87,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         args.methods, scenarios, snrs, seeds, profile=args.profile, store=args.store,
         jobs=args.jobs, threads=args.threads, timeout=args.timeout, max_memory=max_memory, force=args.force, retry_failed=args.retry_failed,
         device=args.device, save_estimates=args.save_estimates, progress=args.progress,
-        data_dir=args.data_dir, scene_file=args.scene_file, log=sys.stderr,
+        data_dir=args.data_dir, scene_file=args.scene_file, log=sys.stderr, ensemble=args.ensemble,
     )
     sys.stdout.write(summary.table() + "\n")
     return summary.exit_code

@@ -257,16 +257,21 @@ def cell_key(
     method: str, method_version: str, method_params: dict[str, Any],
     scenario: str, scenario_params: dict[str, Any], seed: int, *,
     scenario_version: str = "1", scene_sha256: str | None = None, threads: int = 1,
+    ensemble: int = 1,
 ) -> str:
     """Stable 20-hex-digit key of one cell: the sha256 of its canonical JSON.
 
     It covers everything that determines the cell's numbers: the method's name, version
     and hyperparameters; the scenario's name, generator version and parameters (SNR
     among them; for a file scene not its location, which is recorded but not keyed,
-    but ``scene_sha256``, the digest of its content); the seed; the threads per worker.
+    but ``scene_sha256``, the digest of its content); the seed; the threads per worker;
+    the ensemble size ``ensemble`` when above 1 (one fit keeps the keys it always had).
     """
-    payload = to_json([method, str(method_version), method_params, scenario, str(scenario_version),
-                       scenario_params, scene_sha256, int(seed), int(threads)])
+    parts: list[Any] = [method, str(method_version), method_params, scenario, str(scenario_version),
+                        scenario_params, scene_sha256, int(seed), int(threads)]
+    if int(ensemble) > 1:
+        parts.append({"ensemble": int(ensemble)})
+    payload = to_json(parts)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
@@ -288,11 +293,13 @@ class Cell:
     threads: int = 1
     scenario_version: str = "1"
     scene_sha256: str | None = None
+    ensemble: int = 1
 
     @property
     def label(self) -> str:
         snr = "" if math.isnan(self.snr_db) else f"@{self.snr_db:g}dB"
-        return f"{self.method}/{self.scenario}{snr}/s{self.seed}"
+        k = f"x{self.ensemble}" if self.ensemble > 1 else ""
+        return f"{self.method}{k}/{self.scenario}{snr}/s{self.seed}"
 
 
 @dataclass
@@ -358,6 +365,7 @@ def expand_grid(
     data_dir: str | None = None,
     scene_file: str | None = None,
     threads: int = 1,
+    ensemble: int = 1,
 ) -> Grid:
     """Resolve every cell (method params, scenario params, key) or raise a HubenchError.
 
@@ -367,7 +375,8 @@ def expand_grid(
     parameters: defaults < profile preset < ``name[k=v,...]`` overrides < ``data_dir`` /
     ``path`` (real scenarios that take them) < ``snr_db`` (synthetic scenarios that
     accept it). A scene read from files is keyed on the sha256 of their content.
-    ``threads`` (BLAS/torch threads per worker) is part of every key.
+    ``threads`` (BLAS/torch threads per worker) is part of every key; so is
+    ``ensemble`` (K fits per cell, :mod:`hubench.ensemble`) when above 1.
 
     Values are validated before any cell is built, once per distinct resolved set:
     each scenario's by :meth:`ScenarioSpec.validate`, each method's by
@@ -384,6 +393,12 @@ def expand_grid(
         raise ParameterError("--seeds: needs at least one seed")
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ParameterError(f"--threads: needs at least one thread per worker, got {threads!r}")
+    from hubench.ensemble import MAX_MEMBERS
+
+    if isinstance(ensemble, bool) or not isinstance(ensemble, int) or not 1 <= ensemble <= MAX_MEMBERS:
+        raise ParameterError(
+            f"--ensemble: expected 1 (one fit) to {MAX_MEMBERS} members per cell, got {ensemble!r}"
+        )
     from hubench.datasets.sweeps import expand_sweeps
 
     # A sweep family name (``weak-sweep``, ``weak-level``, ...) stands for its points.
@@ -447,13 +462,14 @@ def expand_grid(
                 cls.validate_params(params)
                 validated.add(ident)
             key = cell_key(cls.name, cls.version, params, spec.name, spec.key_params(sparams), seed,
-                           scenario_version=spec.version, scene_sha256=digest, threads=threads)
+                           scenario_version=spec.version, scene_sha256=digest, threads=threads,
+                           ensemble=ensemble)
             cells.append(Cell(
                 key=key, method=cls.name, method_version=str(cls.version),
                 method_params=params, task=cls.task, scenario=spec.name,
                 scenario_kind=spec.kind, scenario_params=sparams, snr_db=snr_value,
                 seed=seed, profile=profile, threads=threads, scenario_version=spec.version,
-                scene_sha256=digest,
+                scene_sha256=digest, ensemble=ensemble,
             ))
     unique = list({c.key: c for c in cells}.values())
     return Grid(cells=unique, skipped_methods=skipped)

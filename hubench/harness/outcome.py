@@ -26,7 +26,9 @@ class Outcome:
     metrics: dict[str, float] = field(default_factory=dict)
     alignment: Any = None
     fit_seconds: float = math.nan
+    cpu_seconds: float = math.nan
     peak_mem_mb: float = math.nan
+    info: dict[str, Any] = field(default_factory=dict)
     device: str = ""
     started_at: str = field(default_factory=now_iso)
     finished_at: str | None = None

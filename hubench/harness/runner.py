@@ -153,11 +153,14 @@ def run_grid(
     data_dir: str | None = None,
     scene_file: str | None = None,
     log: TextIO | None = None,
+    ensemble: int = 1,
 ) -> RunSummary:
     """Run the grid ``methods x scenarios x snrs x seeds`` into ``store``.
 
     ``methods`` is a spec string (``"vca,fcls[tol=1e-9]"``, ``"all"``) or a list of
-    specs; ``threads`` the BLAS/torch threads per worker, chosen once per run (default
+    specs; ``ensemble`` K > 1 fits each cell's method K times and stores the members'
+    mean with its uncertainty (:mod:`hubench.ensemble`); ``threads`` the BLAS/torch
+    threads per worker, chosen once per run (default
     ``max(1, cores // jobs)``, never from the number of cells left) and part of every
     cell's key, since floating-point sums change with it; ``seeds`` a count (``3`` ->
     0, 1, 2) or a list
@@ -186,7 +189,8 @@ def run_grid(
     _check_device(device)
     threads = threads if threads is not None else threads_per_worker(jobs)
     grid = expand_grid(requests, scenarios, snrs, seed_list, profile=profile, device=device,
-                       data_dir=data_dir, scene_file=scene_file, threads=threads)
+                       data_dir=data_dir, scene_file=scene_file, threads=threads,
+                       ensemble=ensemble)
     check_real_scenes(grid.cells)
     if isinstance(store, ResultStore):
         opened, own = store, False

@@ -1,6 +1,6 @@
 """The results store: one SQLite row per cell, written the moment the cell ends.
 
-Layout (``SCHEMA_VERSION`` 2): table ``meta(key, value)`` holding ``schema_version``;
+Layout (``SCHEMA_VERSION`` 3): table ``meta(key, value)`` holding ``schema_version``;
 table ``results`` with one row per cell, ``key`` its PRIMARY KEY (so a cell is stored
 at most once; ``--force`` replaces it); table ``claims`` with the cells being run right
 now (``key``, the host, pid and start time of the claiming process), so that two runs
@@ -14,13 +14,19 @@ Every JSON column is strict JSON: in ``metrics`` a NaN or infinite value is ``nu
 in the parameter columns a non-finite float is the string ``"inf"``, ``"-inf"`` or
 ``"nan"`` (see :func:`hubench.harness.grid.canonical`).
 
-A store written by schema 1 (hubench before the cell-identity change) is migrated in
-place, in one transaction, when a run opens it for writing: the new columns are added
-(``task`` from the registry where the method is still registered, ``threads`` and the
-scene's version and digest unknown: NULL), NaN/Infinity in ``metrics`` become ``null``
-and the ``claims`` table is created. Its cells keep their rows but are never reused,
-since their keys did not cover the threads. Readers (``leaderboard``, ``plot``,
-``report``) open a store read-only and read either schema without changing it.
+Schema 3 added ``ensemble`` (K of ``--ensemble K``; 1 or NULL: one fit),
+``cpu_seconds`` (CPU time of the fit, all threads) and ``info`` (strict JSON: what the
+estimate said about its fit that reports use, e.g. the ensemble's members and cost).
+
+A store written by schema 1 (hubench before the cell-identity change) or 2 is migrated
+in place, in one transaction, when a run opens it for writing: the new columns are
+added (from schema 1: ``task`` from the registry where the method is still registered,
+``threads`` and the scene's version and digest unknown: NULL, NaN/Infinity in
+``metrics`` become ``null`` and the ``claims`` table is created; from either: the
+schema-3 columns NULL, which reads as one fit with no CPU time known). Schema-1 cells
+keep their rows but are never reused, since their keys did not cover the threads.
+Readers (``leaderboard``, ``plot``, ``report``) open a store read-only and read every
+schema without changing it.
 
 :meth:`ResultStore.to_frame` is the interface for reports (leaderboards, ``check``):
 one row per cell with the fixed columns :data:`FRAME_COLUMNS` and one float column per
@@ -49,8 +55,8 @@ from hubench.harness.grid import Cell, to_json
 from hubench.harness.outcome import Outcome
 from hubench.harness.processes import process_start
 
-SCHEMA_VERSION = 2
-READABLE_SCHEMAS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_SCHEMAS = (1, 2, 3)
 DEFAULT_STORE = os.path.join("hubench-results", "results.sqlite")
 STATUSES = ("ok", "degenerate", "error", "invalid", "timeout", "crashed", "oom")
 # sqlite waits this long for another process's lock before a write attempt fails...
@@ -70,11 +76,16 @@ _COLUMNS = [
     ("started_at", "TEXT"), ("finished_at", "TEXT"),
     # schema 2
     ("task", "TEXT"), ("threads", "INTEGER"), ("scenario_version", "TEXT"), ("scene_sha256", "TEXT"),
+    # schema 3
+    ("ensemble", "INTEGER"), ("cpu_seconds", "REAL"), ("info", "TEXT"),
 ]
 COLUMNS = [name for name, _ in _COLUMNS]
 V1_COLUMNS = COLUMNS[: COLUMNS.index("task")]
+V2_COLUMNS = COLUMNS[: COLUMNS.index("ensemble")]
+#: The columns each readable schema has.
+SCHEMA_COLUMNS = {1: V1_COLUMNS, 2: V2_COLUMNS, 3: COLUMNS}
 FRAME_COLUMNS = [c for c in COLUMNS if c != "metrics"]
-_JSON_COLUMNS = ("method_params", "scenario_params", "metrics", "alignment")
+_JSON_COLUMNS = ("method_params", "scenario_params", "metrics", "alignment", "info")
 _CLAIMS = ("CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, host TEXT, pid INTEGER, "
            "proc_start TEXT, run_id TEXT, claimed_at TEXT)")
 
@@ -98,6 +109,23 @@ def strict_metrics(metrics: dict[str, Any] | None) -> str:
     clean = {str(k): (float(v) if v is not None and math.isfinite(float(v)) else None)
              for k, v in (metrics or {}).items()}
     return json.dumps(clean, sort_keys=True, allow_nan=False)
+
+
+def strict_json(value: Any) -> str:
+    """``value`` as strict JSON (sorted keys): non-finite floats anywhere become ``null``."""
+    def clean(v: Any) -> Any:
+        if isinstance(v, float):
+            return v if math.isfinite(v) else None
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        if hasattr(v, "item") and callable(v.item) and getattr(v, "ndim", 1) == 0:
+            return clean(v.item())  # numpy scalars
+        if isinstance(v, (str, int, bool)) or v is None:
+            return v
+        return str(v)
+    return json.dumps(clean(value), sort_keys=True, allow_nan=False)
 
 
 def _damaged(path: Path, exc: BaseException) -> StoreError:
@@ -173,7 +201,7 @@ def inspect_store(path: Path) -> int:
             version = int(str(found))
             if "results" in tables:
                 have = {r[1] for r in conn.execute("PRAGMA table_info(results)")}
-                need = set(COLUMNS if version >= 2 else V1_COLUMNS)
+                need = set(SCHEMA_COLUMNS[version])
                 if not need <= have:
                     missing = ", ".join(sorted(need - have))
                     raise StoreError(f"--store: {path} has a 'results' table without the columns of schema "
@@ -252,16 +280,19 @@ class ResultStore:
         if "results" not in tables:
             cols = ", ".join(f"{n} {t}" for n, t in _COLUMNS)
             conn.execute(f"CREATE TABLE results ({cols})")
-        elif version == 1:
-            self._migrate_v1()
+        elif version < SCHEMA_VERSION:
+            self._migrate(version)
         conn.execute(_CLAIMS)
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
-    def _migrate_v1(self) -> None:
-        """Schema 1 -> 2, inside the caller's transaction (see the module docstring)."""
+    def _migrate(self, version: int) -> None:
+        """Schema ``version`` -> the current one, inside the caller's transaction (see
+        the module docstring)."""
         conn = self._conn
-        for name, kind in _COLUMNS[len(V1_COLUMNS):]:
+        for name, kind in _COLUMNS[len(SCHEMA_COLUMNS[version]):]:
             conn.execute(f"ALTER TABLE results ADD COLUMN {name} {kind}")
+        if version >= 2:
+            return
         try:
             from hubench.methods import METHODS
 
@@ -328,6 +359,8 @@ class ResultStore:
             "device": outcome.device, "started_at": outcome.started_at,
             "finished_at": outcome.finished_at, "task": cell.task, "threads": cell.threads,
             "scenario_version": cell.scenario_version, "scene_sha256": cell.scene_sha256,
+            "ensemble": cell.ensemble, "cpu_seconds": outcome.cpu_seconds,
+            "info": strict_json(outcome.info) if outcome.info else None,
         }
         row.update({k: provenance.get(k) for k in COLUMNS if k not in row})
         marks = ", ".join("?" for _ in COLUMNS)
@@ -451,7 +484,7 @@ class ResultStore:
             if not isinstance(metrics, dict):
                 raise StoreError(f"--store: {self.path}: row {row['key']} has metrics that are not an object; "
                                  "delete that row or re-run the cell with --force")
-            for name in ("method_params", "scenario_params", "alignment"):
+            for name in ("method_params", "scenario_params", "alignment", "info"):
                 row[name] = to_json(row[name])
             for name, value in metrics.items():
                 column = f"metric_{name}" if name in COLUMNS else name
@@ -463,10 +496,11 @@ class ResultStore:
             records.append(row)
         metric_columns = sorted(names, key=_natural)
         frame = pd.DataFrame.from_records(records, columns=FRAME_COLUMNS + metric_columns)
-        for column in ["snr_db", "fit_seconds", "peak_mem_mb", *metric_columns]:
+        for column in ["snr_db", "fit_seconds", "peak_mem_mb", "cpu_seconds", *metric_columns]:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
         frame["seed"] = pd.to_numeric(frame["seed"], errors="coerce").fillna(-1).astype("int64")
         frame["threads"] = pd.to_numeric(frame["threads"], errors="coerce").astype("Int64")
+        frame["ensemble"] = pd.to_numeric(frame["ensemble"], errors="coerce").fillna(1).astype("int64")
         return _drop_superseded(frame)
 
 

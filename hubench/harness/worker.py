@@ -86,10 +86,35 @@ def _save_estimate(path: str, estimate: Any, alignment: Any) -> None:
     arrays: dict[str, Any] = {"A": estimate.A, "alignment": np.asarray(alignment if alignment is not None else [])}
     if estimate.E is not None:
         arrays["E"] = estimate.E
+    u = getattr(estimate, "uncertainty", None)
+    if u is not None:  # the uncertainty maps of hubench plot / report
+        for name in ("lower", "upper", "std", "presence"):
+            if getattr(u, name) is not None:
+                arrays[f"A_{name}"] = getattr(u, name)
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "wb") as fh:
         np.savez_compressed(fh, **arrays)
     os.replace(tmp, path)
+
+
+#: The entries of ``Estimate.info`` kept in the store's ``info`` column.
+STORED_INFO = ("ensemble",)
+
+
+def _fit_ensemble(cell: Cell, observation: Any) -> Any:
+    """``cell.ensemble`` fits of the cell's method combined (:mod:`hubench.ensemble`)."""
+    from hubench.ensemble import fit_ensemble
+    from hubench.methods import METHODS
+
+    cls = METHODS.get(cell.method)
+
+    def make(random_state: int | None) -> Any:
+        params = dict(cell.method_params)
+        if "random_state" in params:
+            params["random_state"] = random_state
+        return cls(**params)
+
+    return fit_ensemble(make, observation, cell.ensemble, seed=cell.seed)
 
 
 def run_cell(cell: Cell, estimates_dir: str | None = None) -> Outcome:
@@ -116,11 +141,15 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> Outcome:
         return fail("error", "setup failed: " + _describe(exc))
     try:
         with PeakMemory() as mem:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             try:
-                estimate = method.fit(observation)
+                if cell.ensemble > 1:
+                    estimate = _fit_ensemble(cell, observation)
+                else:
+                    estimate = method.fit(observation)
             finally:
                 out.fit_seconds = time.perf_counter() - start
+                out.cpu_seconds = time.process_time() - cpu_start
     except MemoryError as exc:
         return fail("error", "out of memory: " + _describe(exc))
     except (Exception, SystemExit) as exc:
@@ -130,6 +159,7 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> Outcome:
     info = estimate.info
     out.peak_mem_mb = float(info["peak_mem_mb"]) if "peak_mem_mb" in info else mem.peak_mb
     out.device = str(info.get("device", "cpu"))
+    out.info = {k: info[k] for k in STORED_INFO if k in info}
     tick = time.perf_counter()
     try:
         from hubench.metrics import evaluate

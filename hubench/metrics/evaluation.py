@@ -162,6 +162,11 @@ def evaluate(
     for k in range(p):
         metrics[f"sad_em{k}"] = float(sad_values[k])
     metrics.update(_weak_per_endmember(A, A_hat, scene.weak, tau))
+    if estimate.uncertainty is not None:  # an ensemble's or the method's own
+        from hubench.metrics.uncertainty import estimate_uncertainty_metrics
+
+        metrics.update(estimate_uncertainty_metrics(
+            A, estimate.A, estimate.uncertainty, alignment, scene.weak, tau))
     return Evaluation(
         metrics=metrics,
         alignment=alignment,

@@ -22,15 +22,18 @@ from typing import Any
 from hubench.errors import HubenchError
 from hubench.registry import Registry
 
-BETTER = ("lower", "higher")
-GROUPS = ("abundance", "endmember", "reconstruction", "weak", "cost")
+BETTER = ("lower", "higher", "target")
+GROUPS = ("abundance", "endmember", "reconstruction", "weak", "uncertainty", "cost")
 
 
 @dataclass(frozen=True)
 class MetricInfo:
     """A registered metric.
 
-    ``better`` is ``"lower"`` or ``"higher"``; ``group`` is one of :data:`GROUPS`.
+    ``better`` is ``"lower"`` or ``"higher"``, or ``"target"`` for a value that should
+    be near a nominal one (interval coverage near 90%): such a metric has no direction,
+    is never ranked or bolded, and its rank-able companion is its distance to the
+    target (``coverage90_error``); ``group`` is one of :data:`GROUPS`.
     """
 
     name: str
@@ -115,8 +118,26 @@ _ENTRIES = [
      "(NaN if never present)", "fraction", "higher", "weak"),
     ("weak_ap_em{k}", "average precision of weak true endmember k over pixels "
      "(NaN if never present)", "fraction", "higher", "weak"),
+    ("coverage90", "share of true abundances inside the estimate's central 90% interval "
+     "(ensembles or a method's own uncertainty; near 0.9 is calibrated)", "fraction", "target",
+     "uncertainty"),
+    ("coverage90_error", "|coverage90 - 0.9|: distance from nominal coverage", "fraction",
+     "lower", "uncertainty"),
+    ("interval_width", "mean width of the central 90% abundance interval (sharpness)",
+     "abundance", "lower", "uncertainty"),
+    ("weak_coverage90", "coverage90 over the weak endmembers' abundances", "fraction",
+     "target", "uncertainty"),
+    ("weak_coverage90_error", "|weak_coverage90 - 0.9|", "fraction", "lower", "uncertainty"),
+    ("weak_interval_width", "interval_width over the weak endmembers", "abundance", "lower",
+     "uncertainty"),
+    ("weak_presence_brier", "Brier score of the probability that a weak endmember is present "
+     "(A >= tau) against the truth", "squared probability", "lower", "uncertainty"),
+    ("weak_presence_ece", "expected calibration error of the weak-presence probability "
+     "(10 equal bins)", "fraction", "lower", "uncertainty"),
     ("fit_seconds", "wall-clock time of fit only (measured by the harness)", "s", "lower",
      "cost"),
+    ("cpu_seconds", "CPU time of fit, all threads of the worker (measured by the harness)",
+     "s", "lower", "cost"),
     ("peak_mem_mb", "peak memory growth during fit: RSS, or CUDA max allocated on GPU",
      "MB", "lower", "cost"),
 ]
@@ -147,7 +168,8 @@ def _family_candidates(name: str) -> list[str]:
 
 
 def metric_direction(name: str) -> str | None:
-    """``"lower"`` or ``"higher"`` (which is better) for a metric column, or None if unknown.
+    """``"lower"`` or ``"higher"`` (which is better) for a metric column, or None if unknown
+    or a ``"target"`` metric.
 
     ``name`` is resolved by :func:`metric_info` (``sad_em3`` -> ``sad_em{k}``); failing
     that, its family (the name without a trailing number or ``_em<k>``: ``armse2`` ->
@@ -155,14 +177,19 @@ def metric_direction(name: str) -> str | None:
     is looked up in the registry.
     """
     try:
-        return metric_info(name).better
+        return _direction(metric_info(name).better)
     except HubenchError:
         pass
     for candidate in _family_candidates(name):
         key = _FAMILIES.get(candidate, candidate)
         if "{" not in candidate and key in METRICS:  # a template is no family name
-            return METRICS.get(key).better
+            return _direction(METRICS.get(key).better)
     return None
+
+
+def _direction(better: str) -> str | None:
+    """A ``"target"`` metric has no direction (never ranked; any move is a change)."""
+    return None if better == "target" else better
 
 
 def metric_unit(name: str) -> str:

@@ -21,6 +21,7 @@ Everything is vectorised over pixels; inputs are arrays of any matching shapes.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from scipy.stats import norm
@@ -171,10 +172,50 @@ def uncertainty_metrics(
     return out
 
 
+def estimate_uncertainty_metrics(
+    A: np.ndarray,
+    A_hat: np.ndarray,
+    uncertainty: Any,
+    alignment: tuple[int, ...],
+    weak: np.ndarray,
+    tau: float,
+) -> dict[str, float]:
+    """:func:`uncertainty_metrics` of an estimate's :class:`~hubench.scene.AbundanceUncertainty`.
+
+    ``A_hat`` is the estimate's own ``A`` (its column order); ``alignment`` maps true
+    endmember k to its column (``-1``: unmatched, left out). A standard deviation alone
+    gives the Gaussian interval of ``uncertainty.nominal`` and the presence probability
+    ``P(a >= tau)``; a presence probability given for another threshold than ``tau``
+    is not used (the calibration metrics are then NaN unless a std is given).
+    """
+    idx = np.asarray(alignment, dtype=np.int64)
+
+    def aligned(X: np.ndarray | None) -> np.ndarray:
+        out = np.full((A.shape[0], idx.size), np.nan)
+        if X is not None:
+            out[:, idx >= 0] = X[:, idx[idx >= 0]]
+        return out
+
+    lower, upper = uncertainty.lower, uncertainty.upper
+    if lower is None:
+        lower, upper = normal_interval(A_hat, uncertainty.std, uncertainty.nominal)
+    presence = None
+    if uncertainty.presence is not None and math.isclose(uncertainty.presence_tau, tau):
+        presence = uncertainty.presence
+    elif uncertainty.std is not None:
+        presence = presence_from_normal(A_hat, uncertainty.std, tau)
+    metrics = uncertainty_metrics(A, aligned(lower), aligned(upper), aligned(presence), weak, tau)
+    if not math.isclose(uncertainty.nominal, NOMINAL):  # coverage is of another interval
+        for key in [k for k in metrics if "coverage90" in k]:
+            metrics[key] = math.nan
+    return metrics
+
+
 __all__ = [
     "NOMINAL",
     "N_BINS",
     "brier_score",
+    "estimate_uncertainty_metrics",
     "expected_calibration_error",
     "interval_coverage",
     "interval_width",
