@@ -7,7 +7,7 @@ the same contract (docs/guide/adding-a-method.md), as ``benchopt test`` does for
 The checks, in order (each is PASS, FAIL with the reason, or SKIP with the reason):
 
 ``metadata``
-    registered under its own ``name``; ``task`` is ``blind`` or ``supervised``; a
+    registered under its own ``name``; ``task`` is ``blind``, ``supervised`` or ``priors``; a
     description; ``version`` a non-empty string; ``relaxes_asc`` and ``deterministic``
     booleans; ``requires`` a tuple of strings.
 ``hyperparameters``
@@ -132,7 +132,7 @@ class _Context:
         self.side_effects: list[str] = []
 
     def observation(self) -> Any:
-        return self.scene.observation(supervised=self.supervised)
+        return self.scene.observation(supervised=self.supervised, priors=self.cls.task == "priors")
 
     def fit(self) -> Any:
         """Fit once with ``self.params`` (remembering the outcome)."""
@@ -315,8 +315,8 @@ def _estimate(ctx: _Context) -> str:
     problems = []
     if est.A.shape != (n, p):
         problems.append(f"A has shape {est.A.shape}, expected {(n, p)}")
-    if ctx.cls.task == "blind" and est.E is None:
-        problems.append("a blind method must return E")
+    if ctx.cls.task in ("blind", "priors") and est.E is None:
+        problems.append(f"a {ctx.cls.task} method must return E")
     if est.E is not None and est.E.shape != (p, bands):
         problems.append(f"E has shape {est.E.shape}, expected {(p, bands)}")
     if est.Y_hat is not None and est.Y_hat.shape != scene.Y.shape:

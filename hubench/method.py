@@ -35,7 +35,7 @@ from hubench.registry import Registry
 from hubench.scene import Estimate, Observation
 
 PROFILES = ("ci", "quick", "full")
-TASKS = ("blind", "supervised")
+TASKS = ("blind", "supervised", "priors")
 
 
 class Method:
@@ -161,6 +161,11 @@ class Method:
             raise ValidationError(
                 f"E: method {self.name!r} is supervised and needs the endmembers; "
                 "use scene.observation(supervised=True)"
+            )
+        if self.task == "priors" and observation.priors is None:
+            raise ValidationError(
+                f"priors: method {self.name!r} needs the prior spectra of the suspected weak "
+                "materials; use scene.observation(priors=True), or give the scene a priors= option"
             )
         estimate = self._fit(observation)
         if estimate.A.shape != (observation.n_pixels, observation.n_endmembers):

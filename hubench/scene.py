@@ -69,15 +69,65 @@ def check_simplex(name: str, A: np.ndarray, tol: float = SIMPLEX_TOL) -> None:
 
 
 @dataclass(frozen=True, eq=False)
+class NamedSpectra:
+    """Named spectra on a scene's band grid: ``spectra`` ``(k, n_bands)``, ``names`` (k).
+
+    ``k`` may be zero (shape ``(0, n_bands)``): "no spectra" is an answer, not a missing
+    field. ``source`` says in words where they came from (e.g. ``"perturbed 5%"``).
+    Used for the prior spectra of the materials suspected to be present weakly
+    (:attr:`Observation.priors`; docs/dev/priors.md).
+    """
+
+    spectra: np.ndarray
+    names: tuple[str, ...]
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        try:
+            arr = np.asarray(self.spectra, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"priors: cannot be read as a numeric array ({exc})") from None
+        if arr.ndim != 2 or arr.shape[1] < 1:
+            raise ValidationError(f"priors: expected a (k, n_bands) array, got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValidationError("priors: holds NaN/Inf values")
+        names = tuple(str(n) for n in self.names)
+        if len(names) != arr.shape[0]:
+            raise ValidationError(f"priors: {arr.shape[0]} spectra but {len(names)} names")
+        object.__setattr__(self, "spectra", arr)
+        object.__setattr__(self, "names", names)
+
+    def __len__(self) -> int:
+        return int(self.spectra.shape[0])
+
+    @property
+    def n_bands(self) -> int:
+        return int(self.spectra.shape[1])
+
+
+def _check_priors(priors: Any, n_bands: int) -> NamedSpectra | None:
+    if priors is None:
+        return None
+    if not isinstance(priors, NamedSpectra):
+        raise ValidationError(f"priors: expected NamedSpectra, got {type(priors).__name__}")
+    if priors.n_bands != n_bands:
+        raise ValidationError(f"priors: spectra have {priors.n_bands} bands, Y has {n_bands}")
+    return priors
+
+
+@dataclass(frozen=True, eq=False)
 class Observation:
-    """What a method may see: the image, its size, the number of endmembers, and for
-    supervised methods the endmembers ``E``. Never the abundances."""
+    """What a method may see: the image, its size, the number of endmembers, for
+    supervised methods the endmembers ``E``, and for methods of task ``priors`` the
+    spectra of the materials suspected to be present weakly (``priors``, possibly
+    empty). Never the abundances."""
 
     Y: np.ndarray
     image_shape: tuple[int, int]
     n_endmembers: int
     wavelengths: np.ndarray | None = None
     E: np.ndarray | None = None
+    priors: NamedSpectra | None = None
 
     def __post_init__(self) -> None:
         Y = _as_matrix("Y", self.Y)
@@ -101,6 +151,7 @@ class Observation:
             if E.shape != (p, n_bands):
                 raise ValidationError(f"E: expected shape ({p}, {n_bands}), got {E.shape}")
             object.__setattr__(self, "E", E)
+        object.__setattr__(self, "priors", _check_priors(self.priors, n_bands))
 
     @property
     def n_pixels(self) -> int:
@@ -117,7 +168,8 @@ class Scene:
 
     ``weak[k]`` is True when endmember ``k`` is weak or rare (by construction for
     synthetic scenes, by the documented rule for real ones). ``params`` holds everything
-    needed to regenerate the scene with :func:`hubench.make_scene`.
+    needed to regenerate the scene with :func:`hubench.make_scene`. ``priors`` (optional)
+    are the prior spectra a method of task ``priors`` is given (docs/dev/priors.md).
     """
 
     Y: np.ndarray
@@ -130,6 +182,7 @@ class Scene:
     seed: int | None = None
     wavelengths: np.ndarray | None = None
     endmember_names: tuple[str, ...] | None = None
+    priors: NamedSpectra | None = None
 
     def __post_init__(self) -> None:
         Y = _as_matrix("Y", self.Y)
@@ -158,6 +211,7 @@ class Scene:
         object.__setattr__(self, "image_shape", _check_image_shape(self.image_shape, n_pixels))
         object.__setattr__(self, "wavelengths", _check_wavelengths(self.wavelengths, n_bands))
         object.__setattr__(self, "params", dict(self.params))
+        object.__setattr__(self, "priors", _check_priors(self.priors, n_bands))
 
     @property
     def n_pixels(self) -> int:
@@ -171,14 +225,16 @@ class Scene:
     def n_endmembers(self) -> int:
         return int(self.A.shape[1])
 
-    def observation(self, supervised: bool = False) -> Observation:
-        """What a method may see; ``supervised=True`` also hands over the true ``E``."""
+    def observation(self, supervised: bool = False, priors: bool = False) -> Observation:
+        """What a method may see; ``supervised=True`` also hands over the true ``E``,
+        ``priors=True`` the scene's prior spectra (None when the scene has none)."""
         return Observation(
             Y=self.Y,
             image_shape=self.image_shape,
             n_endmembers=self.n_endmembers,
             wavelengths=self.wavelengths,
             E=self.E if supervised else None,
+            priors=self.priors if priors else None,
         )
 
 

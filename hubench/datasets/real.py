@@ -14,6 +14,7 @@ the seed (it only varies the methods' randomness) but stores it; SNR options are
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from hubench.datasets.formats import (
     scene_from_arrays,
     to_row_major,
 )
+from hubench.datasets.priors import reference_priors
 from hubench.datasets.weak_rule import nnls_scales
 from hubench.errors import DataError, ParameterError
 from hubench.scene import Scene
@@ -103,6 +105,12 @@ def _scene_file_sources(params: dict[str, Any]) -> list[Path]:
     return [target.resolve()]
 
 
+def _with_priors(scene: Scene, priors: Sequence[int | str] | str | None) -> Scene:
+    """``scene`` carrying the prior spectra chosen by the ``priors`` option
+    (:func:`hubench.datasets.priors.reference_priors`)."""
+    return dataclasses.replace(scene, priors=reference_priors(scene, priors))
+
+
 def _matrix(arrays: dict, key: str, path: Path, shape: tuple[int, int]) -> np.ndarray:
     if key not in arrays:
         raise DataError(f"{path}: has no variable {key!r}; is this the published file?")
@@ -121,10 +129,13 @@ def _matrix(arrays: dict, key: str, path: Path, shape: tuple[int, int]) -> np.nd
     sources=_dataset_sources("samson"),
     location_params=("data_dir",),
 )
-def samson(seed: int, data_dir: PathLike | None = None, weak: Sequence[int | str] | None = None) -> Scene:
+def samson(seed: int, data_dir: PathLike | None = None, weak: Sequence[int | str] | None = None,
+           priors: Sequence[int | str] | str | None = None) -> Scene:
     """The Samson scene (``samson/samson_dataset.mat``): Y (9025, 156), A (9025, 3), E (3, 156).
 
     ``weak`` (names or indices, e.g. ``samson[weak=water]``) replaces the weak rule's choice.
+    ``priors`` (names, indices or a .npz/.csv file) are the prior spectra of task
+    ``priors``; default: the reference endmembers flagged weak.
     """
     (path,), digests = _files("samson", data_dir)
     arrays = read_arrays(path)
@@ -134,11 +145,11 @@ def samson(seed: int, data_dir: PathLike | None = None, weak: Sequence[int | str
     M = _matrix(arrays, "M", path, (156, 3)).T
     scales = nnls_scales(Y, A, M)
     params = {"dataset": "samson", "files": digests, "endmember_scales": scales.tolist()}
-    return scene_from_arrays(
+    return _with_priors(scene_from_arrays(
         Y, A, scales[:, None] * M, SAMSON_SHAPE, name="samson", source=str(path),
         params=params, seed=seed, wavelengths=samson_wavelengths(),
         endmember_names=SAMSON_NAMES, normalised=False, weak=weak,
-    )
+    ), priors)
 
 
 @register_scenario(
@@ -150,11 +161,13 @@ def samson(seed: int, data_dir: PathLike | None = None, weak: Sequence[int | str
     sources=_dataset_sources("jasper"),
     location_params=("data_dir",),
 )
-def jasper(seed: int, data_dir: PathLike | None = None, weak: Sequence[int | str] | None = None) -> Scene:
+def jasper(seed: int, data_dir: PathLike | None = None, weak: Sequence[int | str] | None = None,
+           priors: Sequence[int | str] | str | None = None) -> Scene:
     """Jasper Ridge (``jasper/jasperRidge2_R198.mat`` + ``jasper/end4.mat``):
     Y (10000, 198) = raw / maxValue, A (10000, 4), E (4, 198).
 
     ``weak`` (names or indices, e.g. ``jasper[weak=water,road]``) replaces the weak rule's choice.
+    ``priors`` as for :func:`samson`.
     """
     (image_path, ref_path), digests = _files("jasper", data_dir)
     image = read_arrays(image_path)
@@ -170,12 +183,12 @@ def jasper(seed: int, data_dir: PathLike | None = None, weak: Sequence[int | str
     names = tuple(re.sub(r"^\d+-", "", n) for n in as_names(ref.get("cood", []), "cood", ref_path))
     channel_wl = aviris_wavelengths()
     params = {"dataset": "jasper", "files": digests, "y_divisor": max_value}
-    return scene_from_arrays(
+    return _with_priors(scene_from_arrays(
         to_row_major(Y, shape, "F", image_path), to_row_major(A, shape, "F", ref_path), E, shape,
         name="jasper", source=str(ref_path), params=params, seed=seed,
         wavelengths=None if channel_wl is None else channel_wl[bands - 1],
         endmember_names=names if len(names) == 4 else None, normalised=False, weak=weak,
-    )
+    ), priors)
 
 
 @register_scenario(
@@ -204,13 +217,15 @@ def file_scene(
     wavelengths_key: str | None = None,
     weak: Sequence[int | str] | None = None,
     references_normalised: bool | None = None,
+    priors: Sequence[int | str] | str | None = None,
 ) -> Scene:
-    """Any file :func:`hubench.datasets.formats.load_scene` reads; options as there."""
+    """Any file :func:`hubench.datasets.formats.load_scene` reads; options as there
+    (``priors`` as for :func:`samson`)."""
     if path is None:
         raise ParameterError("scenario 'file' needs path=FILE (on the command line: --scene-file FILE)")
-    return load_scene(
+    return _with_priors(load_scene(
         path, layout=layout, y_key=y_key, a_key=a_key, e_key=e_key, y_axes=y_axes,
         a_axes=a_axes, e_axes=e_axes, image_shape=image_shape, pixel_order=pixel_order,
         y_divisor=y_divisor, names_key=names_key, wavelengths_key=wavelengths_key,
         weak=weak, references_normalised=references_normalised, seed=seed,
-    )
+    ), priors)

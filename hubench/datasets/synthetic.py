@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from hubench.datasets.priors import synthetic_priors
 from hubench.datasets.synthetic_effects import (
     SensorParts,
     apply_sensor,
@@ -276,6 +277,8 @@ def generate_with_parts(seed: int, *, name: str = "synthetic", **knobs: Any) -> 
         seed=seed,
         wavelengths=wavelengths,
         endmember_names=tuple(names[i] for i in chosen),
+        priors=synthetic_priors(seed, params.prior_mismatch, params.prior_error, E, flags, chosen,
+                                spectra, names),
     )
     return scene, SceneParts(
         clean=X, noise=N, E=E, knots=knots, scale=scale, coefficients=coefficients, sensor=sensor

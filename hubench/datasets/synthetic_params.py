@@ -18,6 +18,7 @@ NOISE_KINDS = ("white", "colored")
 ABUNDANCE_KINDS = ("dirichlet", "spatial")
 VARIABILITY_KINDS = ("none", "scaling", "spectral", "both")
 MIXING_KINDS = ("linear", "fan", "gbm", "ppnm")
+PRIOR_MISMATCHES = ("perturbed", "sample", "exact")
 LIBRARY_BANDS = 182  # USGS channels left once fill-valued rows and water bands are dropped
 # Largest finite SNR. At 200 dB the noise RMS is 1e-10 of the signal's, far above float64
 # rounding (about 1e-16 relative): the SNR is met to 1e-7 dB (measured on a ci scene).
@@ -119,6 +120,10 @@ class SyntheticParams:
     from 1), ``stripe_bands`` (fraction of bands with column stripes of relative
     amplitude ``stripe_amplitude``), ``dead_bands`` and ``saturated_bands`` (fractions
     of bands), ``impulse`` (fraction of the other bands' entries set to 0 or full scale).
+
+    Priors (what a method of task ``priors`` is given; they never change the scene):
+    ``prior_mismatch`` perturbed, sample or exact, ``prior_error`` (RMS relative
+    deviation of the perturbation); see :mod:`hubench.datasets.priors`.
     """
 
     n_endmembers: int = 5
@@ -152,6 +157,8 @@ class SyntheticParams:
     dead_bands: float = 0.0
     saturated_bands: float = 0.0
     impulse: float = 0.0
+    prior_mismatch: str = "perturbed"
+    prior_error: float = 0.05
 
     @classmethod
     def knob_names(cls) -> list[str]:
@@ -216,6 +223,8 @@ class SyntheticParams:
             dead_bands=_in_range("dead_bands", raw["dead_bands"], 0, 1, open_hi=True),
             saturated_bands=_in_range("saturated_bands", raw["saturated_bands"], 0, 1, open_hi=True),
             impulse=_in_range("impulse", raw["impulse"], 0, 1, open_hi=True),
+            prior_mismatch=_choice("prior_mismatch", raw["prior_mismatch"], PRIOR_MISMATCHES),
+            prior_error=_in_range("prior_error", raw["prior_error"], 0, 1),
         )
         params._check_combinations()
         return params

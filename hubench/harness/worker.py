@@ -136,7 +136,7 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> Outcome:
         scene = _scene_for(cell)
         out.scene_seconds = time.perf_counter() - tick
         method = METHODS.get(cell.method)(**cell.method_params)
-        observation = scene.observation(supervised=cell.task == "supervised")
+        observation = scene.observation(supervised=cell.task == "supervised", priors=cell.task == "priors")
     except (Exception, SystemExit) as exc:
         return fail("error", "setup failed: " + _describe(exc))
     try:

@@ -14,11 +14,18 @@ from tabulate import tabulate
 
 from hubench.errors import ParameterError
 from hubench.report.board import Leaderboard, Provenance
+from hubench.report.frame import GIVEN_PRIORS
 from hubench.report.significance import ALPHA
 from hubench.report.text import format_mean_std, rank_text, snr_text
 
 MARKER = "\u2020"  # dagger: significantly worse than the best
 SUPERVISED = " (given E)"
+#: Legend of a method given the weak materials' prior spectra (task ``priors``).
+PRIORS_NOTE = (
+    " `(given priors)`: given the prior spectra of the suspected weak materials (task "
+    "`priors`, docs/dev/priors.md): strictly more information than a blind method; ranked "
+    "beside the blind methods, marked, so read its rank with that in mind."
+)
 #: The label row that opens the reference block of a scenario table.
 REFERENCE_LABEL = "*Reference (given the true endmembers), not ranked*"
 #: The rank shown for a reference method.
@@ -97,7 +104,9 @@ def notes(board: Leaderboard) -> str:
         "columns are averaged over all SNRs and not ranked. `failed`: cells not ok / "
         "cells run. `(given E)`: supervised, given the true endmembers: shown as a "
         "reference in its own block under each table (rank `ref`), never ranked, bolded "
-        "or tested against. Metrics: "
+        "or tested against."
+        + (PRIORS_NOTE if board.methods["method"].astype(str).str.endswith(GIVEN_PRIORS).any() else "")
+        + " Metrics: "
         + ", ".join(parts)
         + "."
     )
