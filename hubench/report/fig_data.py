@@ -52,12 +52,19 @@ class MethodResult:
         none); None for a supervised method (it was given the true spectra).
     alignment : tuple of int, length p
         As recorded: the estimated endmember matched to each true one, -1 for none.
+    lower, upper, presence : ndarray, shape (n_pixels, p), or None
+        The saved uncertainty (``--ensemble`` or the method's own), aligned likewise
+        (NaN columns for unmatched endmembers): the central 90% interval and the
+        probability of presence; None when the estimate has none.
     """
 
     label: str
     A_hat: np.ndarray
     E_hat: np.ndarray | None
     alignment: tuple[int, ...]
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    presence: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -194,7 +201,20 @@ def _aligned(label: str, arrays: dict[str, np.ndarray], p: int) -> MethodResult:
         idx = np.asarray(alignment)
         E_hat = np.full((p, E.shape[1]), np.nan)
         E_hat[idx >= 0] = E[idx[idx >= 0]]
-    return MethodResult(label=label, A_hat=A_hat, E_hat=E_hat, alignment=alignment)
+    idx = np.asarray(alignment, dtype=np.int64)
+
+    def column_aligned(name: str) -> np.ndarray | None:
+        if name not in arrays:
+            return None
+        X = np.asarray(arrays[name], dtype=np.float64)
+        out = np.full((X.shape[0], p), np.nan)
+        out[:, idx >= 0] = X[:, idx[idx >= 0]]
+        return out
+
+    lower, upper = column_aligned("A_lower"), column_aligned("A_upper")
+    return MethodResult(label=label, A_hat=A_hat, E_hat=E_hat, alignment=alignment,
+                        lower=lower, upper=upper if lower is not None else None,
+                        presence=column_aligned("A_presence"))
 
 
 def load_scene_results(

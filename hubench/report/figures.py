@@ -9,7 +9,11 @@ Per scenario (all stored ones, or the one asked for):
     min-max band (needs no saved estimates);
 (d) ``<scenario>_weak-pr_<snr>_seed<N>``: weak-endmember precision-recall curves;
 (e) ``<scenario>_cost``: quality against fit time with the Pareto front (accuracy
-    against compute; needs no saved estimates, see :mod:`hubench.report.fig_cost`).
+    against compute; needs no saved estimates, see :mod:`hubench.report.fig_cost`);
+(f) ``<scenario>_uncertainty_<snr>_seed<N>`` and (g) ``<scenario>_reliability_<snr>_seed<N>``:
+    abundance and 90%-interval width maps, and the weak-presence reliability diagram, of
+    the methods run with ``--ensemble K`` (or returning their own uncertainty); drawn
+    only when such a cell is stored (:mod:`hubench.report.fig_uncertainty`).
 
 (a), (b) and (d) need the estimates saved by ``hubench run --save-estimates``; the scene
 is regenerated from the stored parameters and seed (see :mod:`hubench.report.fig_data`).
@@ -37,10 +41,11 @@ from hubench.report.fig_data import (
 )
 from hubench.report.fig_maps import abundance_grid, endmember_spectra
 from hubench.report.fig_style import save, slug
+from hubench.report.fig_uncertainty import reliability_diagram, uncertainty_grid
 from hubench.report.frame import labelled
 from hubench.report.text import snr_text
 
-KINDS = ("abundances", "spectra", "metrics-vs-snr", "weak-pr", "cost")
+KINDS = ("abundances", "spectra", "metrics-vs-snr", "weak-pr", "cost", "uncertainty", "reliability")
 
 
 @dataclass
@@ -174,6 +179,11 @@ def plot_store(
                 result.notes.append(f"{scenario}: no weak endmember present, so no PR curve")
             elif pr is not None:
                 figures["weak-pr"] = save(pr, out_dir, f"{stem}_weak-pr_{tag}", formats)
+            # Only cells with an uncertainty have these; no note when none has one.
+            for kind, draw in (("uncertainty", uncertainty_grid), ("reliability", reliability_diagram)):
+                fig = draw(scene_results) if kind in kinds else None
+                if fig is not None:
+                    figures[kind] = save(fig, out_dir, f"{stem}_{kind}_{tag}", formats)
         result.files[scenario] = figures
     if not result.all_files():
         raise HubenchError("nothing to draw: " + "; ".join(result.notes))

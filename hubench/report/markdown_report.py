@@ -16,6 +16,7 @@ from pathlib import Path
 
 from hubench.errors import ParameterError
 from hubench.report.figures import PlotResult, plot_store
+from hubench.report.uncertainty_table import uncertainty_tables
 from hubench.report.weak_table import per_endmember_blocks, weak_rule_blocks
 
 FIGURE_DIR = "figures"
@@ -30,12 +31,19 @@ CAPTIONS = {
     "cost": "Accuracy against compute: each method's mean quality (SNRs and seeds pooled; bar: "
     "min\u2013max of per-seed means) against its median fit time; grey line: the Pareto front "
     "of the ranked methods; hollow markers: references given the truth, not on the front.",
+    "uncertainty": "Abundance uncertainty of the methods run as ensembles (--ensemble K) or "
+    "with their own: abundance maps above the width of the central 90% interval, with the "
+    "interval's coverage of the truth per endmember (0.9 is calibrated).",
+    "reliability": "Weak-presence reliability: the ensemble's share of members detecting a "
+    "weak endmember (A_hat \u2265 0.05) as a probability, binned, against how often it is "
+    "present; the diagonal is perfect calibration; bars: pixels per bin.",
     "weak-pr": "Weak-endmember precision\u2013recall: abundance estimate as a score for presence "
     "(A \u2265 0.05) pooled over the weak endmembers; dots: the detection A_hat \u2265 0.05.",
 }
 
 #: Summary first (it reads with the table), then the scene of one cell.
-REPORT_ORDER = ("metrics-vs-snr", "cost", "weak-pr", "abundances", "spectra")
+REPORT_ORDER = ("metrics-vs-snr", "cost", "weak-pr", "abundances", "spectra", "uncertainty",
+                "reliability")
 
 
 def figure_block(files: dict[str, list[Path]], page_dir: Path) -> str:
@@ -90,6 +98,8 @@ def write_report(
     for label, text in per_endmember_blocks(frame).items():  # each weak endmember on its own
         blocks[label] = text + blocks.get(label, "")
     for label, text in weak_rule_blocks(frame).items():  # real scenes: the weak rule's numbers
+        blocks[label] = text + blocks.get(label, "")
+    for label, text in uncertainty_tables(frame).items():  # cells run with --ensemble K
         blocks[label] = text + blocks.get(label, "")
     page = render_markdown(
         frame.drop(columns=["scenario_label", "method_label"]),
