@@ -153,6 +153,7 @@ def run_grid(
     data_dir: str | None = None,
     scene_file: str | None = None,
     log: TextIO | None = None,
+    reference_file: str | None = None,
 ) -> RunSummary:
     """Run the grid ``methods x scenarios x snrs x seeds`` into ``store``.
 
@@ -186,7 +187,8 @@ def run_grid(
     _check_device(device)
     threads = threads if threads is not None else threads_per_worker(jobs)
     grid = expand_grid(requests, scenarios, snrs, seed_list, profile=profile, device=device,
-                       data_dir=data_dir, scene_file=scene_file, threads=threads)
+                       data_dir=data_dir, scene_file=scene_file, threads=threads,
+                       reference_file=reference_file)
     check_real_scenes(grid.cells)
     if isinstance(store, ResultStore):
         opened, own = store, False
