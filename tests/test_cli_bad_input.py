@@ -389,7 +389,7 @@ UNMIX_CASES = [
     Case("unmix-unsupported-image", ["unmix", "{tmp}/s.csv", "--method", "vca", "--n-endmembers", "3"],
          setup=_write("s.csv", b"1,2\n"), expect="unsupported file type '.csv'"),
     Case("unmix-unreadable-envi", ["unmix", "{tmp}/s.hdr", "--method", "vca", "--n-endmembers", "3"],
-         setup=_write("s.hdr", b"ENVI\nsamples = 4\n"), expect="s.hdr"),
+         setup=_write("s.hdr", b"ENVI\nsamples = 4\n"), expect="ENVI"),
     Case("unmix-unsupported-output", [*UNMIX, "--n-endmembers", "3", "--out", "{tmp}/r.csv"],
          setup=_scene("s.npz", H=4, W=5), expect="unsupported extension '.csv'"),
     Case("unmix-output-exists", [*UNMIX, "--n-endmembers", "3", "--out", "{tmp}/r.npz"],
