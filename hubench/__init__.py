@@ -6,6 +6,13 @@ Public API::
     method = hubench.get_method("vca+fcls", random_state=0)
     estimate = method.fit(scene.observation())
     hubench.score(scene, estimate)   # {"armse": ..., "msad": ..., "weak_recall": ...}
+
+Your own image (docs/guide/your-data.md)::
+
+    scene = hubench.load_scene("mine.mat")                 # with whatever reference it has
+    scene = hubench.load_scene("cube.hdr", n_endmembers=4)  # ENVI/GeoTIFF/.mat/.npz, no reference
+    scene.reference                                        # "A+E", "E", "A" or "none"
+    estimate = hubench.unmix("cube.hdr", method="vca+fcls", n_endmembers=4)   # an Estimate
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ _LAZY = {
     "evaluate": "hubench.metrics",
     "score": "hubench.metrics",
     "list_metrics": "hubench.metrics",
+    "unmix": "hubench.unmixing",
 }
 
 
@@ -72,4 +80,5 @@ __all__ = [
     "make_scene",
     "register_method",
     "score",
+    "unmix",
 ]

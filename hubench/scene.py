@@ -162,6 +162,24 @@ class Observation:
         return int(self.Y.shape[1])
 
 
+def _reference_count(A: np.ndarray | None, E: np.ndarray | None, count: Any) -> int:
+    """The number of endmembers: from ``A``'s columns, else ``E``'s rows, else ``count``."""
+    if A is not None:
+        return int(A.shape[1])
+    if E is not None:
+        return int(E.shape[0])
+    try:
+        p = int(count)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            "endmember_count: a scene without reference A or E needs the number of endmembers, "
+            f"got {count!r}"
+        ) from None
+    if p < 1:
+        raise ValidationError(f"endmember_count: must be at least 1, got {p}")
+    return p
+
+
 @dataclass(frozen=True, eq=False)
 class Scene:
     """The truth of one generated or loaded image.
@@ -170,11 +188,17 @@ class Scene:
     synthetic scenes, by the documented rule for real ones). ``params`` holds everything
     needed to regenerate the scene with :func:`hubench.make_scene`. ``priors`` (optional)
     are the prior spectra a method of task ``priors`` is given (docs/dev/priors.md).
+
+    A loaded image may have a **partial reference**: ``A`` None (reference endmembers
+    only, e.g. library spectra of the minerals present), ``E`` None (reference abundances
+    only), or both None (no reference; then ``endmember_count`` gives the number of
+    endmembers to look for). :attr:`reference` says which; the metrics that need a
+    missing part do not apply (docs/guide/your-data.md).
     """
 
     Y: np.ndarray
-    A: np.ndarray
-    E: np.ndarray
+    A: np.ndarray | None
+    E: np.ndarray | None
     image_shape: tuple[int, int]
     weak: np.ndarray
     name: str
@@ -183,20 +207,23 @@ class Scene:
     wavelengths: np.ndarray | None = None
     endmember_names: tuple[str, ...] | None = None
     priors: NamedSpectra | None = None
+    endmember_count: int | None = None
 
     def __post_init__(self) -> None:
         Y = _as_matrix("Y", self.Y)
-        A = _as_matrix("A", self.A)
-        E = _as_matrix("E", self.E)
+        A = None if self.A is None else _as_matrix("A", self.A)
+        E = None if self.E is None else _as_matrix("E", self.E)
         n_pixels, n_bands = Y.shape
-        if A.shape[0] != n_pixels:
-            raise ValidationError(f"A: has {A.shape[0]} rows but Y has {n_pixels} pixels")
-        p = A.shape[1]
-        if E.shape != (p, n_bands):
+        p = _reference_count(A, E, self.endmember_count)
+        if A is not None and A.shape != (n_pixels, p):
+            raise ValidationError(f"A: expected shape ({n_pixels}, {p}) from Y and E, got {A.shape}")
+        if E is not None and E.shape != (p, n_bands):
             raise ValidationError(f"E: expected shape ({p}, {n_bands}) from A and Y, got {E.shape}")
         if p >= n_bands:
             raise ValidationError(f"E: {p} endmembers need more than {p} bands, Y has {n_bands}")
-        check_simplex("A", A)
+        if A is not None:
+            check_simplex("A", A)
+        object.__setattr__(self, "endmember_count", p)
         weak = np.asarray(self.weak, dtype=bool).reshape(-1)
         if weak.shape != (p,):
             raise ValidationError(f"weak: expected {p} flags (one per endmember), got {weak.size}")
@@ -223,11 +250,22 @@ class Scene:
 
     @property
     def n_endmembers(self) -> int:
-        return int(self.A.shape[1])
+        return int(self.endmember_count or 0)
+
+    @property
+    def reference(self) -> str:
+        """What reference the scene has: ``"A+E"``, ``"E"`` (endmembers only), ``"A"``
+        (abundances only) or ``"none"``."""
+        parts = [k for k, v in (("A", self.A), ("E", self.E)) if v is not None]
+        return "+".join(parts) or "none"
 
     def observation(self, supervised: bool = False, priors: bool = False) -> Observation:
         """What a method may see; ``supervised=True`` also hands over the true ``E``,
         ``priors=True`` the scene's prior spectra (None when the scene has none)."""
+        if supervised and self.E is None:
+            raise ValidationError(
+                f"scene {self.name!r} has no reference endmembers; a supervised method needs them"
+            )
         return Observation(
             Y=self.Y,
             image_shape=self.image_shape,

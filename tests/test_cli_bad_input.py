@@ -353,7 +353,64 @@ STORE_CASES = [
          expect="longer than 255 bytes"),
 ]
 
-CASES: list[Case] = [*SEED_CASES, *FETCH_CASES, *CHECK_CASES, *SCENE_CASES, *STORE_CASES]
+# ---- hubench unmix and your own images (issue 15) -------------------------------------
+def _write(name: str, content: bytes) -> Callable[[Path], None]:
+    def setup(tmp: Path) -> None:
+        (tmp / name).write_bytes(content)
+
+    return setup
+
+
+def _image_and(name: str, content: bytes) -> Callable[[Path], None]:
+    """The scene ``s.npz`` plus a file ``name`` (an output that exists already)."""
+
+    def setup(tmp: Path) -> None:
+        _scene("s.npz", H=4, W=5)(tmp)
+        (tmp / name).write_bytes(content)
+
+    return setup
+
+
+UNMIX = ["unmix", "{tmp}/s.npz", "--method", "vca"]
+UNMIX_CASES = [
+    Case("unmix-unknown-method", [*UNMIX[:3], "vcaa", "--n-endmembers", "3"], setup=_scene("s.npz", H=4, W=5),
+         expect="did you mean"),
+    Case("unmix-supervised-method", [*UNMIX[:3], "fcls", "--n-endmembers", "3"], setup=_scene("s.npz", H=4, W=5),
+         expect="is supervised"),
+    Case("unmix-unknown-hyperparameter", [*UNMIX[:3], "vca[nope=1]", "--n-endmembers", "3"],
+         setup=_scene("s.npz", H=4, W=5), expect="nope"),
+    Case("unmix-too-many-endmembers", [*UNMIX, "--n-endmembers", "99"], setup=_scene("s.npz", H=4, W=5),
+         expect="need fewer endmembers than bands"),
+    Case("unmix-zero-endmembers", [*UNMIX, "--n-endmembers", "0"], setup=_scene("s.npz", H=4, W=5),
+         expect="at least 1"),
+    Case("unmix-missing-image", [*UNMIX, "--n-endmembers", "3"], expect="no such file"),
+    Case("unmix-unreadable-image", [*UNMIX, "--n-endmembers", "3"], setup=_write("s.npz", b"not a zip"),
+         expect="truncated or corrupt"),
+    Case("unmix-unsupported-image", ["unmix", "{tmp}/s.csv", "--method", "vca", "--n-endmembers", "3"],
+         setup=_write("s.csv", b"1,2\n"), expect="unsupported file type '.csv'"),
+    Case("unmix-unreadable-envi", ["unmix", "{tmp}/s.hdr", "--method", "vca", "--n-endmembers", "3"],
+         setup=_write("s.hdr", b"ENVI\nsamples = 4\n"), expect="ENVI"),
+    Case("unmix-unsupported-output", [*UNMIX, "--n-endmembers", "3", "--out", "{tmp}/r.csv"],
+         setup=_scene("s.npz", H=4, W=5), expect="unsupported extension '.csv'"),
+    Case("unmix-output-exists", [*UNMIX, "--n-endmembers", "3", "--out", "{tmp}/r.npz"],
+         setup=_image_and("r.npz", b"keep me"), expect="pass --force"),
+    Case("unmix-output-png-exists", [*UNMIX, "--n-endmembers", "3", "--out", "{tmp}/r.mat"],
+         setup=_image_and("r-abundances.png", b"keep me"), expect="r-abundances.png already exist"),
+    Case("unmix-output-folder-missing", [*UNMIX, "--n-endmembers", "3", "--out", "{tmp}/no/r.npz"],
+         setup=_scene("s.npz", H=4, W=5), expect="does not exist"),
+    Case("unmix-geotiff-output-without-georeference", [*UNMIX, "--n-endmembers", "3", "--out", "{tmp}/r.tif"],
+         setup=_scene("s.npz", H=4, W=5), expect="this input has none"),
+    Case("run-reference-without-scene-file", ["run", *RUN, "--reference", "{tmp}/ref.npz"],
+         expect="pass that too"),
+    Case("run-reference-missing", ["run", "--scene-file", "{tmp}/s.npz", "--reference", "{tmp}/none.npz", *SCENE],
+         setup=_scene("s.npz", H=4, W=5), expect="reference file"),
+    Case("run-image-without-reference-or-p", ["run", "--scene-file", "{tmp}/y.npz", *SCENE],
+         setup=lambda tmp: np.savez(tmp / "y.npz", Y=_arrays()["Y"]), expect="n_endmembers=P"),
+    Case("run-n-endmembers-disagrees", ["run", "--scene-file", "{tmp}/s.npz", "--scenarios", "file[n_endmembers=2]",
+                                        *SCENE], setup=_scene("s.npz", H=4, W=5), expect="n_endmembers=2 but the reference has"),
+]  # fmt: skip
+
+CASES: list[Case] = [*SEED_CASES, *FETCH_CASES, *CHECK_CASES, *SCENE_CASES, *STORE_CASES, *UNMIX_CASES]
 
 
 def _snapshot(root: Path) -> dict[str, tuple[bool, int, int]]:

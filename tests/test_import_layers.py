@@ -11,7 +11,8 @@ part (``hubench.methods.wsnet.model`` -> ``methods``), lowest first::
                                             the peak-memory measurement, plug-in loading)
     2  method                               (the method contract and its registry)
     3  deep, datasets, metrics              (torch base, scenarios, metric registry)
-    4  methods                              (the built-in methods, registered on import)
+    4  methods, unmixing                    (the built-in methods, registered on import;
+                                            hubench.unmix: one method on one image)
     5  harness, contract                    (grid, workers, store, regression check;
                                             the checks of ``hubench test-method``)
     6  report                               (leaderboards, figures, statistics)
@@ -28,7 +29,7 @@ Package ``__init__`` files: ``hubench/<pkg>/__init__.py`` belongs to its package
 layer. ``hubench/__init__.py`` re-exports the public API (``make_scene``,
 ``get_method``, ``score``... loaded on first use through its ``_LAZY`` table); it sits
 at the layer of what it exposes, the highest layer among its imports and its ``_LAZY``
-targets (``methods`` today), computed here, not written down. So ``from hubench import
+targets (``methods, unmixing`` today), computed here, not written down. So ``from hubench import
 __version__`` is allowed only from that layer up (the harness's provenance).
 
 Edges are what a module names: ``from hubench.deep.base import X`` is an edge to
@@ -68,7 +69,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("deep", "datasets", "metrics"),
     # ``ensemble``: K fits of any method combined (it needs the method contract and
     # the metrics' endmember matching).
-    ("methods", "ensemble"),
+    ("methods", "ensemble", "unmixing"),
     # ``contract``: hubench/contract.py, the method-contract checks behind ``hubench
     # test-method``; it uses harness.degenerate.
     ("harness", "contract"),
@@ -259,7 +260,7 @@ def test_graph_sees_the_known_edges(graph: dict[str, set[str]]) -> None:
 
 
 def test_hubench_init_sits_at_the_layer_of_what_it_exposes(graph: dict[str, set[str]]) -> None:
-    assert LAYER_NAMES[layers(graph)["hubench"]] == "methods, ensemble"
+    assert LAYER_NAMES[layers(graph)["hubench"]] == "methods, ensemble, unmixing"
 
 
 def test_no_module_imports_a_higher_layer(graph: dict[str, set[str]]) -> None:

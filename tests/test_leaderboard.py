@@ -186,7 +186,7 @@ def test_csv_is_tidy_long_form() -> None:
     frame = grid_frame()
     csv = pd.read_csv(io.StringIO(render_csv(frame, metrics=["armse", "fit_seconds"])))
     assert list(csv.columns) == [
-        "scenario", "method", "snr_db", "metric", "mean", "std", "n", "reference",
+        "scenario", "method", "snr_db", "metric", "mean", "std", "n", "reference", "note",
     ]  # fmt: skip
     assert len(csv) == 2 * 3 * 2 * 2 and not csv["reference"].any()
     row = csv[

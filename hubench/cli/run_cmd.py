@@ -67,6 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fit each cell's method K times (deep methods: K seeds; classic ones: "
                              "residual bootstrap) and store the mean with per-pixel uncertainty; "
                              "part of each cell's identity, K fits of cost (default: 1, one fit)")
+    parser.add_argument("--reference", default=None, metavar="FILE",
+                        help="a .mat/.npz holding the scene file's reference A and/or E "
+                             "(keys a_key/e_key), when the image file has none")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show the progress bar (default: only on a terminal)")
 
@@ -78,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise ParameterError(f"--jobs: needs at least one worker, got {args.jobs}")
+    if args.reference is not None and args.scene_file is None:
+        raise ParameterError("--reference: gives the references of --scene-file FILE; pass that too")
     if args.scenarios is not None:
         scenarios = split_top_level(args.scenarios, "--scenarios")
     else:  # --scene-file alone runs that file only; otherwise the default grid
@@ -92,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         jobs=args.jobs, threads=args.threads, timeout=args.timeout, max_memory=max_memory, force=args.force, retry_failed=args.retry_failed,
         device=args.device, save_estimates=args.save_estimates, progress=args.progress,
         data_dir=args.data_dir, scene_file=args.scene_file, log=sys.stderr, ensemble=args.ensemble,
+        reference_file=args.reference,
     )
     sys.stdout.write(summary.table() + "\n")
     return summary.exit_code

@@ -25,56 +25,26 @@ from typing import Any
 import numpy as np
 
 from hubench.datasets.fetch import sha256_file
+from hubench.datasets.image_files import read_image
+from hubench.datasets.size_limit import (  # noqa: F401  (re-exported: formats is where callers look)
+    DEFAULT_MAX_SCENE_BYTES,
+    MAX_SCENE_BYTES_ENV,
+    check_declared_size,
+    max_scene_bytes,
+)
 from hubench.datasets.weak_rule import weak_by_rule
-from hubench.errors import DataError, HubenchError, ParameterError, suggest
+from hubench.errors import DataError, HubenchError, suggest
 from hubench.scene import Scene
 
 HYSUPP_KEYS = ("Y", "E", "A", "H", "W", "p", "L")
 _SHAPE_KEYS = (("H", "W"), ("nRow", "nCol"), ("lines", "samples"))
 
-MAX_SCENE_BYTES_ENV = "HUBENCH_MAX_SCENE_BYTES"
-DEFAULT_MAX_SCENE_BYTES = 4 << 30  # 4 GiB: ~100x Jasper Ridge as float64
 # Bytes per element of each MATLAB class once loaded (char becomes 4-byte unicode).
 # Cell, struct and object arrays count 8 bytes per element: their contents are not listed.
 _MAT_ITEMSIZE = {
     "double": 8, "single": 4, "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4,
     "uint32": 4, "int64": 8, "uint64": 8, "logical": 1, "char": 4, "sparse": 0,
 }  # fmt: skip
-
-
-def max_scene_bytes() -> int:
-    """The most a scene file's arrays may take once read: ``$HUBENCH_MAX_SCENE_BYTES``
-    (bytes, e.g. ``8e9``), else :data:`DEFAULT_MAX_SCENE_BYTES` (4 GiB)."""
-    text = os.environ.get(MAX_SCENE_BYTES_ENV, "").strip()
-    if not text:
-        return DEFAULT_MAX_SCENE_BYTES
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 1):
-        raise ParameterError(
-            f"${MAX_SCENE_BYTES_ENV}={text!r}: must be a positive number of bytes, e.g. 8e9; fix or unset it"
-        )
-    return int(value)
-
-
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.3g} GiB" if n >= 2**27 else f"{n / 2**20:.3g} MiB"
-
-
-def check_declared_size(path: Path, sizes: Sequence[tuple[str, int]]) -> None:
-    """Refuse a file whose arrays (``(name, bytes once read)``) exceed :func:`max_scene_bytes`."""
-    limit = max_scene_bytes()
-    total = sum(n for _, n in sizes)
-    if total <= limit:
-        return
-    name, largest = max(sizes, key=lambda item: item[1])
-    raise DataError(
-        f"{path}: its arrays would take {_gib(total)} once read ({name!r} alone {_gib(largest)}), "
-        f"more than the limit of {_gib(limit)}; refused before decompressing anything. If the file "
-        f"is genuine and this machine has the memory, raise the limit: {MAX_SCENE_BYTES_ENV}={total + 1}"
-    )
 
 
 def _npz_sizes(path: Path) -> list[tuple[str, int]]:
@@ -139,7 +109,8 @@ def read_arrays(path: str | os.PathLike[str]) -> dict[str, Any]:
             raise
         except Exception as exc:
             raise DataError(f"{p}: cannot read as a .npz file, truncated or corrupt ({exc})") from None
-    raise DataError(f"{p}: unsupported file type {suffix!r}; hubench reads .mat and .npz")
+    raise DataError(f"{p}: unsupported file type {suffix!r}; hubench reads .mat, .npz, "
+                    "ENVI (.hdr) and GeoTIFF (.tif, .tiff)")
 
 
 def numeric(value: Any, key: str, path: Path) -> np.ndarray:
@@ -334,8 +305,8 @@ def _orient(X: np.ndarray, axes: str, size: int, letter: str, key: str, path: Pa
 
 def scene_from_arrays(
     Y: np.ndarray,
-    A: np.ndarray,
-    E: np.ndarray,
+    A: np.ndarray | None,
+    E: np.ndarray | None,
     image_shape: tuple[int, int],
     *,
     name: str,
@@ -346,37 +317,100 @@ def scene_from_arrays(
     endmember_names: Sequence[str] | None = None,
     weak: Sequence[int | str] | None = None,
     normalised: bool | None = None,
+    n_endmembers: int | None = None,
 ) -> Scene:
     """Check reference arrays already in hubench's orientation and build a real Scene.
 
     ``Y`` (n_pixels, n_bands), ``A`` (n_pixels, p), ``E`` (p, n_bands), pixels row-major.
-    ``weak`` (indices or names) overrides the rule of :mod:`hubench.datasets.weak_rule`;
-    the rule's numbers are kept in ``params["weak_rule"]``.
+    Either reference may be None (a partial reference; with neither, ``n_endmembers``
+    gives ``p``). ``weak`` (indices or names) overrides the rule of
+    :mod:`hubench.datasets.weak_rule`, whose numbers are kept in ``params["weak_rule"]``;
+    the rule needs both references, so a partial reference has no weak endmember
+    unless ``weak`` names them.
     """
-    A = check_references(Y, A, E, source)
-    rule = weak_by_rule(Y, A, E, normalised=normalised)
+    p = A.shape[1] if A is not None else E.shape[0] if E is not None else n_endmembers
+    if p is None:
+        raise DataError(f"{source}: no reference A or E; pass n_endmembers=P (the number to unmix)")
+    if n_endmembers is not None and int(n_endmembers) != p:
+        raise DataError(f"{source}: n_endmembers={n_endmembers} but the reference has {p} endmembers; "
+                        "leave n_endmembers out or fix it")
+    if A is not None and E is not None:
+        A = check_references(Y, A, E, source)
+        rule = weak_by_rule(Y, A, E, normalised=normalised)
+        flags = rule.weak
+    else:
+        A = None if A is None else _check_partial_abundances(Y, A, source)
+        _check_partial_endmembers(Y, E, p, source)
+        rule, flags = None, np.zeros(p, dtype=bool)
     names = tuple(endmember_names) if endmember_names is not None else None
-    flags = rule.weak
     if isinstance(weak, (str, int)):  # one endmember given alone: file[weak=water]
         weak = [weak]
     if weak is not None:
-        flags = np.zeros(A.shape[1], dtype=bool)
+        flags = np.zeros(p, dtype=bool)
         for item in weak:
             if isinstance(item, str):
                 if names is None or item not in names:
                     raise DataError(f"{source}: weak endmember {item!r} is not among {names}")
                 flags[names.index(item)] = True
-            elif 0 <= int(item) < A.shape[1]:
+            elif 0 <= int(item) < p:
                 flags[int(item)] = True
             else:
-                raise DataError(f"{source}: weak index {item} out of range 0..{A.shape[1] - 1}")
+                raise DataError(f"{source}: weak index {item} out of range 0..{p - 1}")
     meta = dict(params or {})
-    meta["weak_rule"] = rule.as_params()
-    meta["weak_source"] = "rule" if weak is None else "given"
+    if rule is not None:
+        meta["weak_rule"] = rule.as_params()
+    meta["weak_source"] = "given" if weak is not None else "rule" if rule is not None else "none"
     return Scene(
         Y=Y, A=A, E=E, image_shape=image_shape, weak=flags, name=name, params=meta,
-        seed=seed, wavelengths=wavelengths, endmember_names=names,
+        seed=seed, wavelengths=wavelengths, endmember_names=names, endmember_count=p,
     )
+
+
+def _check_partial_abundances(Y: np.ndarray, A: np.ndarray, source: str) -> np.ndarray:
+    """Reference abundances without endmembers: the shape and simplex checks of
+    :func:`check_references` (which needs ``E``) on ``A`` alone."""
+    if A.shape[0] != Y.shape[0] or A.shape[1] >= Y.shape[1]:
+        raise DataError(f"{source}: reference abundances {A.shape} do not fit Y {Y.shape} "
+                        "(pixels, bands): need one row per pixel and fewer endmembers than bands")
+    return check_references(Y, A, np.zeros((A.shape[1], Y.shape[1])), source)
+
+
+def _check_partial_endmembers(Y: np.ndarray, E: np.ndarray | None, p: int, source: str) -> None:
+    n_bands = Y.shape[1]
+    if p >= n_bands:
+        raise DataError(f"{source}: {p} endmembers but only {n_bands} bands; need fewer endmembers than bands")
+    if E is not None and E.shape != (p, n_bands):
+        raise DataError(f"{source}: reference endmembers {E.shape}, expected {(p, n_bands)} (endmembers, bands)")
+
+
+def _reference(
+    arrays: dict[str, Any], key: str | None, path: Path, option: str, optional: bool
+) -> np.ndarray | None:
+    """The reference array ``key`` of ``arrays``: None when ``key`` is None, or when it is
+    absent and ``optional`` (``n_endmembers`` was given); else as :func:`_get`."""
+    if key is None or (optional and key not in arrays):
+        return None
+    if key not in arrays:
+        have = ", ".join(sorted(arrays)) or "none"
+        raise DataError(
+            f"{path}: has no variable {key!r}{suggest(key, arrays)} (it holds: {have}); name the "
+            f"right one with --scenarios 'file[{option}=NAME]' --scene-file FILE (or {option}=none "
+            "if the file has no such reference)"
+        )
+    return numeric(arrays[key], key, path)
+
+
+def _read_image_y(p: Path, arrays: dict[str, Any] | None, y_key: str, y_axes: str) -> tuple[
+    np.ndarray, tuple[int, int] | None, np.ndarray | None, dict[str, Any] | None
+]:
+    """Y (pixels, bands), its cube shape, wavelengths and georeference, from an image file
+    (ENVI, GeoTIFF) or the arrays of a ``.mat``/``.npz``."""
+    if arrays is None:
+        image = read_image(p)
+        H, W, L = image.cube.shape
+        return image.cube.reshape(H * W, L), (H, W), image.wavelengths, image.georeference
+    Y, cube_shape = _orient_y(numeric(_get(arrays, y_key, p, "y_key"), y_key, p), y_axes, p)
+    return Y, cube_shape, None, None
 
 
 def load_scene(
@@ -384,8 +418,8 @@ def load_scene(
     *,
     layout: str = "auto",
     y_key: str = "Y",
-    a_key: str = "A",
-    e_key: str = "E",
+    a_key: str | None = "A",
+    e_key: str | None = "E",
     y_axes: str = "auto",
     a_axes: str = "auto",
     e_axes: str = "auto",
@@ -398,18 +432,25 @@ def load_scene(
     references_normalised: bool | None = None,
     name: str | None = None,
     seed: int | None = None,
+    reference: str | os.PathLike[str] | None = None,
+    n_endmembers: int | None = None,
 ) -> Scene:
-    """Load a scene with reference abundances and endmembers from a ``.mat`` or ``.npz`` file.
+    """Load a scene, with whatever reference it has, from a file.
 
     Parameters
     ----------
     path : path-like
+        ``.mat`` (MATLAB v5/v7) or ``.npz`` holding ``Y`` and, usually, references; or an
+        image alone: ENVI (the ``.hdr``) or GeoTIFF (``.tif``/``.tiff``), see
+        :mod:`hubench.datasets.image_files` (wavelengths from the file).
     layout : {"auto", "hysupp", "generic"}
         ``hysupp``: keys ``Y`` (L, N), ``E`` (L, p), ``A`` (p, N), ``H``, ``W``, ``p``,
         ``L``, optional ``N`` and ``labels``, pixels row-major. ``auto`` picks it when the
         file holds all of ``Y E A H W p L``, else ``generic`` (the options below).
     y_key, a_key, e_key : str
         Variable names of the image, reference abundances and reference endmembers.
+        ``a_key=None`` / ``e_key=None`` (``a_key=none`` on the command line): the file has
+        no such reference (a partial reference, scored with the metrics it allows).
     y_axes : {"auto", "LN", "NL", "HWL", "LHW"}
         Y as bands x pixels, pixels x bands, or a cube. ``auto`` takes a cube as ``HWL``
         and a matrix's longer axis as the pixels.
@@ -425,42 +466,71 @@ def load_scene(
     names_key, wavelengths_key : str, optional
         Variables holding endmember names and band wavelengths (nm).
     weak : sequence of int or str, optional
-        Weak endmembers by index or name; default: the rule of docs/guide/your-data.md ("Weak endmembers by rule").
+        Weak endmembers by index or name; default: the rule of docs/guide/your-data.md
+        ("Weak endmembers by rule"), which needs both references (else none is weak).
     references_normalised : bool, optional
         Whether E was scaled per endmember (then the weak rule rescales it by NNLS);
         default: detected (every endmember peaks at 1 within 1%).
     name : str, optional
         Scene name; default the file's stem.
+    reference : path-like, optional
+        A separate ``.mat``/``.npz`` holding the references (``a_key``, ``e_key``,
+        ``names_key``); ``path`` then gives only the image.
+    n_endmembers : int, optional
+        The number of endmembers when there is no reference; given, a reference key
+        absent from the file means the file has no such reference (no error).
 
     Returns
     -------
     Scene
-        ``Y`` (H*W, L) in row-major pixel order, ``A`` (H*W, p), ``E`` (p, L).
+        ``Y`` (H*W, L) in row-major pixel order, ``A`` (H*W, p) or None, ``E`` (p, L) or None.
     """
+    from hubench.datasets.image_files import IMAGE_SUFFIXES
+
     p = Path(path)
-    arrays = read_arrays(p)
-    if layout == "auto":
+    is_image = p.suffix.lower() in IMAGE_SUFFIXES
+    arrays = None if is_image else read_arrays(p)
+    ref_path = Path(reference) if reference is not None else p
+    if arrays is not None and reference is None and layout == "auto":
         layout = "hysupp" if all(k in arrays for k in HYSUPP_KEYS) else "generic"
     if layout == "hysupp":
+        if arrays is None or reference is not None:
+            raise DataError(f"{p}: layout='hysupp' needs one .mat/.npz holding image and references")
         return _load_hysupp(p, arrays, weak=weak, name=name, seed=seed, normalised=references_normalised)
-    if layout != "generic":
+    if layout not in ("generic", "auto"):
         raise DataError(f"layout must be 'auto', 'hysupp' or 'generic', got {layout!r}")
-    Y, cube_shape = _orient_y(numeric(_get(arrays, y_key, p, "y_key"), y_key, p), y_axes, p)
+    Y, cube_shape, image_wl, georef = _read_image_y(p, arrays, y_key, y_axes)
     if y_divisor is not None:
-        divisor = float(numeric(_get(arrays, y_divisor, p), y_divisor, p).ravel()[0]) \
+        if isinstance(y_divisor, str) and arrays is None:
+            raise DataError(f"{p}: y_divisor names a variable, but an image file has none; pass a number")
+        divisor = float(numeric(_get(arrays or {}, y_divisor, p), y_divisor, p).ravel()[0]) \
             if isinstance(y_divisor, str) else float(y_divisor)
         if not divisor > 0:
             raise DataError(f"{p}: y_divisor must be positive, got {divisor}")
         Y = Y / divisor
     n_pixels, n_bands = Y.shape
     _check_axes(a_axes=a_axes, e_axes=e_axes)
-    A_raw = numeric(_get(arrays, a_key, p, "a_key"), a_key, p)
-    a_cube_shape = None
-    if A_raw.ndim == 3:  # an abundance cube: its pixels are in row-major order already
-        A, a_cube_shape = _abundance_cube(A_raw, a_axes, n_pixels, cube_shape, a_key, p)
+    if reference is not None:
+        ref_arrays = read_arrays(ref_path)
+    elif arrays is None:  # an image file holds no reference
+        ref_arrays, a_key, e_key = {}, None, None
     else:
-        A = _orient(A_raw, a_axes, n_pixels, "N", a_key, p)
-    E = _orient(numeric(_get(arrays, e_key, p, "e_key"), e_key, p), e_axes, n_bands, "L", e_key, p).T
+        ref_arrays = arrays
+    optional = n_endmembers is not None
+    if not optional and reference is None and a_key not in ref_arrays and e_key not in ref_arrays:
+        optional = True  # no reference under either name: the error below says what to pass
+    A_raw = _reference(ref_arrays, a_key, ref_path, "a_key", optional)
+    E_raw = _reference(ref_arrays, e_key, ref_path, "e_key", optional)
+    if A_raw is None and E_raw is None and n_endmembers is None:
+        raise DataError(f"{p}: no reference abundances or endmembers; to unmix it without one, pass "
+                        "n_endmembers=P (--scenarios 'file[n_endmembers=P]' --scene-file FILE), "
+                        "or give the references with reference=FILE")
+    A, a_cube_shape = None, None
+    if A_raw is not None and A_raw.ndim == 3:  # an abundance cube: pixels row-major already
+        A, a_cube_shape = _abundance_cube(A_raw, a_axes, n_pixels, cube_shape, str(a_key), ref_path)
+    elif A_raw is not None:
+        A = _orient(A_raw, a_axes, n_pixels, "N", str(a_key), ref_path)
+    E = None if E_raw is None else _orient(E_raw, e_axes, n_bands, "L", str(e_key), ref_path).T
     if cube_shape is not None:
         shape = cube_shape
     elif a_cube_shape is not None:
@@ -468,21 +538,30 @@ def load_scene(
     elif image_shape is not None:
         shape = positive_shape(image_shape, "image_shape", p)
     else:
-        shape = _image_shape(arrays, n_pixels, p)
+        shape = _image_shape({**ref_arrays, **(arrays or {})}, n_pixels, p)
     order = pixel_order or ("F" if p.suffix.lower() == ".mat" else "C")
+    ref_order = pixel_order or ("F" if ref_path.suffix.lower() == ".mat" else "C")
     if cube_shape is None:
         Y = to_row_major(Y, shape, order, p)
-    if a_cube_shape is None:
-        A = to_row_major(A, shape, order, p)
-    names = as_names(_get(arrays, names_key, p), names_key, p) if names_key else None
-    wl = numeric(_get(arrays, wavelengths_key, p), wavelengths_key, p).ravel() if wavelengths_key else None
-    params = {
+    if A is not None and a_cube_shape is None:
+        A = to_row_major(A, shape, ref_order, ref_path)
+    names = as_names(_get(ref_arrays, names_key, ref_path), names_key, ref_path) if names_key else None
+    wl = image_wl
+    if wavelengths_key:
+        source_arrays = arrays if arrays is not None and wavelengths_key in arrays else ref_arrays
+        wl = numeric(_get(source_arrays, wavelengths_key, p), wavelengths_key, p).ravel()
+    params: dict[str, Any] = {
         "path": str(p), "sha256": sha256_file(p), "layout": "generic", "y_key": y_key,
         "a_key": a_key, "e_key": e_key, "pixel_order": order, "y_divisor": y_divisor,
     }
+    if reference is not None:
+        params.update(reference=str(ref_path), reference_sha256=sha256_file(ref_path))
+    if georef is not None:
+        params["georeference"] = georef
     return scene_from_arrays(
         Y, A, E, shape, name=name or p.stem, source=str(p), params=params, seed=seed,
         wavelengths=wl, endmember_names=names, weak=weak, normalised=references_normalised,
+        n_endmembers=n_endmembers,
     )
 
 

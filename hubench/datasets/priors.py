@@ -175,5 +175,8 @@ def reference_priors(scene: Scene, priors: Any) -> NamedSpectra:
                 raise ParameterError(f"priors: {item!r} is not an endmember of {scene.name!r}; "
                                      f"use one of {', '.join(names)} or a .npz/.csv file")
             rows.append(k)
+    if scene.E is None:
+        raise ParameterError(f"priors: scene {scene.name!r} has no reference endmembers to take "
+                             "priors from; give the priors as a .npz/.csv file")
     return NamedSpectra(scene.E[rows], tuple(names[k] for k in rows),
                         source="reference endmembers (exact)")

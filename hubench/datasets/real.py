@@ -102,7 +102,15 @@ def _scene_file_sources(params: dict[str, Any]) -> list[Path]:
     if not target.is_file():
         raise DataError(f"scene file {path}: {'is a folder, not a file' if target.is_dir() else 'does not exist'}; "
                         "check the path given to --scene-file or file[path=...]")
-    return [target.resolve()]
+    found = [target.resolve()]
+    reference = params.get("reference")
+    if reference is not None:
+        ref = Path(reference).expanduser()
+        if not ref.is_file():
+            raise DataError(f"reference file {reference}: {'is a folder, not a file' if ref.is_dir() else 'does not exist'}; "
+                            "check the path given to --reference or file[reference=...]")
+        found.append(ref.resolve())
+    return found
 
 
 def _with_priors(scene: Scene, priors: Sequence[int | str] | str | None) -> Scene:
@@ -193,20 +201,21 @@ def jasper(seed: int, data_dir: PathLike | None = None, weak: Sequence[int | str
 
 @register_scenario(
     "file",
-    description="a scene file of your own (.mat/.npz with reference A and E): hubench run --scene-file FILE",
+    description="a scene file of your own (.mat/.npz/ENVI/GeoTIFF, reference optional): "
+                "hubench run --scene-file FILE",
     kind="real",
-    defaults={"path": None},
+    defaults={"path": None, "reference": None},
     accepts_snr=False,
     sources=_scene_file_sources,
-    location_params=("path",),
+    location_params=("path", "reference"),
 )
 def file_scene(
     seed: int,
     path: PathLike | None = None,
     layout: str = "auto",
     y_key: str = "Y",
-    a_key: str = "A",
-    e_key: str = "E",
+    a_key: str | None = "A",
+    e_key: str | None = "E",
     y_axes: str = "auto",
     a_axes: str = "auto",
     e_axes: str = "auto",
@@ -218,6 +227,8 @@ def file_scene(
     weak: Sequence[int | str] | None = None,
     references_normalised: bool | None = None,
     priors: Sequence[int | str] | str | None = None,
+    reference: PathLike | None = None,
+    n_endmembers: int | None = None,
 ) -> Scene:
     """Any file :func:`hubench.datasets.formats.load_scene` reads; options as there
     (``priors`` as for :func:`samson`)."""
@@ -228,4 +239,5 @@ def file_scene(
         a_axes=a_axes, e_axes=e_axes, image_shape=image_shape, pixel_order=pixel_order,
         y_divisor=y_divisor, names_key=names_key, wavelengths_key=wavelengths_key,
         weak=weak, references_normalised=references_normalised, seed=seed,
+        reference=reference, n_endmembers=n_endmembers,
     ), priors)

@@ -366,6 +366,7 @@ def expand_grid(
     scene_file: str | None = None,
     threads: int = 1,
     ensemble: int = 1,
+    reference_file: str | None = None,
 ) -> Grid:
     """Resolve every cell (method params, scenario params, key) or raise a HubenchError.
 
@@ -424,6 +425,8 @@ def expand_grid(
             extra["data_dir"] = data_dir
         if spec.name == "file" and scene_file is not None:
             extra["path"] = scene_file
+        if spec.name == "file" and reference_file is not None:
+            extra["reference"] = reference_file
         levels: list[float | None] = list(snrs) if (snrs is not None and spec.accepts_snr) else [None]
         for snr in levels:
             params = dict(extra)

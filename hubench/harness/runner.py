@@ -154,6 +154,7 @@ def run_grid(
     scene_file: str | None = None,
     log: TextIO | None = None,
     ensemble: int = 1,
+    reference_file: str | None = None,
 ) -> RunSummary:
     """Run the grid ``methods x scenarios x snrs x seeds`` into ``store``.
 
@@ -190,7 +191,7 @@ def run_grid(
     threads = threads if threads is not None else threads_per_worker(jobs)
     grid = expand_grid(requests, scenarios, snrs, seed_list, profile=profile, device=device,
                        data_dir=data_dir, scene_file=scene_file, threads=threads,
-                       ensemble=ensemble)
+                       ensemble=ensemble, reference_file=reference_file)
     check_real_scenes(grid.cells)
     if isinstance(store, ResultStore):
         opened, own = store, False

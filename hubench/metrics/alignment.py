@@ -65,6 +65,36 @@ def align(E_true: np.ndarray, E_hat: np.ndarray) -> tuple[int, ...]:
     return tuple(int(j) for j in alignment)
 
 
+def align_abundances(A_true: np.ndarray, A_hat: np.ndarray) -> tuple[int, ...]:
+    """Match estimated endmembers to true ones by their abundance maps, for a reference
+    without endmember spectra: the Hungarian assignment minimising the total RMSE
+    between a true map ``A_true[:, k]`` and an estimated one ``A_hat[:, j]``.
+
+    Parameters
+    ----------
+    A_true : ndarray, shape (n_pixels, p_true)
+    A_hat : ndarray, shape (n_pixels, p_hat)
+
+    Returns
+    -------
+    tuple of int, length p_true
+        As :func:`align`.
+    """
+    A_true = np.asarray(A_true, dtype=np.float64)
+    A_hat = np.asarray(A_hat, dtype=np.float64)
+    if A_true.ndim != 2 or A_hat.ndim != 2 or A_true.shape[0] != A_hat.shape[0]:
+        raise ValidationError(
+            f"A_hat: shape {A_hat.shape} does not match the reference abundances {A_true.shape}"
+        )
+    # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b for every pair of columns at once.
+    sq = (A_true**2).sum(axis=0)[:, None] + (A_hat**2).sum(axis=0)[None, :] - 2.0 * A_true.T @ A_hat
+    cost = np.sqrt(np.clip(sq, 0.0, None) / A_true.shape[0])
+    rows, cols = linear_sum_assignment(cost)
+    alignment = np.full(cost.shape[0], UNMATCHED, dtype=np.int64)
+    alignment[rows] = cols
+    return tuple(int(j) for j in alignment)
+
+
 def identity_alignment(n_endmembers: int) -> tuple[int, ...]:
     """The alignment of a supervised result: endmember ``k`` is column ``k``."""
     return tuple(range(n_endmembers))

@@ -1,6 +1,15 @@
 """Score one estimate against its scene: align once, then every metric on aligned arrays.
 
-The exact definitions and edge cases are in docs/guide/metrics.md.
+The exact definitions and edge cases are in docs/guide/metrics.md. A scene with a
+partial reference (:attr:`hubench.Scene.reference`) gets every metric key all the same;
+those that need the missing part are NaN (:func:`applies` says which):
+
+- reference endmembers only (``"E"``): ``msad``, ``sad_em{k}``, ``weak_em_recall``,
+  ``weak_msad`` and ``rmse_y``;
+- reference abundances only (``"A"``): the abundance and weak-detection metrics and
+  ``rmse_y``; estimated endmembers are matched to the true ones by their abundance maps
+  (:func:`~hubench.metrics.alignment.align_abundances`);
+- no reference (``"none"``): ``rmse_y`` only (the harness adds time and memory).
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ import numpy as np
 from hubench.errors import ParameterError, ValidationError
 from hubench.metrics import weak as weak_metrics
 from hubench.metrics.abundance import armse, rmse_linear, rmse_per_endmember, rmse_y, sre
-from hubench.metrics.alignment import align, aligned_columns, identity_alignment
+from hubench.metrics.alignment import align, align_abundances, aligned_columns, identity_alignment
 from hubench.metrics.endmember import sad_aligned
 from hubench.scene import Estimate, Scene
 
@@ -134,39 +143,52 @@ def evaluate(
     _check_inputs(scene, estimate, tau, sad_threshold)
     p = scene.n_endmembers
     supervised = estimate.E is None
+    E_ref, A_ref = scene.E, scene.A
     if estimate.E is None:
         alignment = identity_alignment(p)
+    elif E_ref is not None:
+        alignment = align(E_ref, estimate.E)
+    elif A_ref is not None:
+        alignment = align_abundances(A_ref, estimate.A)
+    else:  # nothing to match against: the estimate's own order
+        alignment = tuple(k if k < estimate.A.shape[1] else -1 for k in range(p))
+    if E_ref is None or estimate.E is None:
         sad_values = np.full(p, NAN)
     else:
-        alignment = align(scene.E, estimate.E)
-        sad_values = sad_aligned(scene.E, estimate.E, alignment)
+        sad_values = sad_aligned(E_ref, estimate.E, alignment)
     # The reconstruction does not depend on the alignment: use the estimate as returned.
     if estimate.Y_hat is not None:
         reconstruction_error = rmse_y(scene.Y, estimate.Y_hat)
     else:
-        E_used = scene.E if estimate.E is None else estimate.E
-        reconstruction_error = rmse_linear(scene.Y, estimate.A, E_used)
-    A, A_hat = scene.A, aligned_columns(estimate.A, alignment)
-    rmse_values = rmse_per_endmember(A, A_hat)
+        E_used = E_ref if estimate.E is None else estimate.E
+        reconstruction_error = NAN if E_used is None else rmse_linear(scene.Y, estimate.A, E_used)
+    A_hat = aligned_columns(estimate.A, alignment)
+    # Without reference abundances the abundance metrics do not apply: NaN columns.
+    A = A_ref if A_ref is not None else np.full_like(A_hat, NAN)
+    rmse_values = rmse_per_endmember(A, A_hat) if A_ref is not None else np.full(p, NAN)
 
     metrics: dict[str, float] = {
-        "armse": armse(A, A_hat),
-        "msad": NAN if supervised else float(np.mean(sad_values)),
-        "sre": sre(A, A_hat),
+        "armse": armse(A, A_hat) if A_ref is not None else NAN,
+        "msad": NAN if supervised or E_ref is None else float(np.mean(sad_values)),
+        "sre": sre(A, A_hat) if A_ref is not None else NAN,
         "rmse_y": reconstruction_error,
     }
     matched = np.asarray(alignment) >= 0
-    metrics.update(_weak_metrics(A, A_hat, sad_values, matched, scene.weak, tau, sad_threshold))
+    weak = _weak_metrics(A, A_hat, sad_values, matched, scene.weak, tau, sad_threshold,
+                         has_abundances=A_ref is not None)
+    if E_ref is None:  # matched by abundance maps: no spectral angle to judge recovery by
+        weak.update(weak_em_recall=NAN, weak_msad=NAN)
+    metrics.update(weak)
     for k in range(p):
         metrics[f"rmse_em{k}"] = float(rmse_values[k])
     for k in range(p):
         metrics[f"sad_em{k}"] = float(sad_values[k])
-    metrics.update(_weak_per_endmember(A, A_hat, scene.weak, tau))
-    if estimate.uncertainty is not None:  # an ensemble's or the method's own
+    metrics.update(_weak_per_endmember(A, A_hat, scene.weak, tau, has_abundances=A_ref is not None))
+    if estimate.uncertainty is not None and A_ref is not None:  # an ensemble's or the method's own
         from hubench.metrics.uncertainty import estimate_uncertainty_metrics
 
         metrics.update(estimate_uncertainty_metrics(
-            A, estimate.A, estimate.uncertainty, alignment, scene.weak, tau))
+            A_ref, estimate.A, estimate.uncertainty, alignment, scene.weak, tau))
     return Evaluation(
         metrics=metrics,
         alignment=alignment,
@@ -179,6 +201,33 @@ def evaluate(
         tau=float(tau),
         sad_threshold=float(sad_threshold),
     )
+
+
+#: Metrics that need reference endmembers (``E``) only; the other quality metrics but
+#: ``rmse_y`` need reference abundances (``A``).
+NEEDS_ENDMEMBERS = ("msad", "sad_em", "weak_em_recall", "weak_msad")
+#: Metrics that need no reference at all.
+REFERENCE_FREE = ("rmse_y", "fit_seconds", "peak_mem_mb")
+
+
+def needs(metric: str) -> str:
+    """What reference a metric column needs: ``"E"``, ``"A"`` or ``""`` (none).
+
+    ``sad_em3`` is read as its family ``sad_em``; unknown names are taken to need ``A``.
+    """
+    family = metric.rstrip("0123456789")
+    if metric in REFERENCE_FREE:
+        return ""
+    if metric in NEEDS_ENDMEMBERS or family in NEEDS_ENDMEMBERS:
+        return "E"
+    return "A"
+
+
+def applies(metric: str, reference: str) -> bool:
+    """Whether ``metric`` can be scored on a scene whose :attr:`~hubench.Scene.reference`
+    is ``reference`` (``"A+E"``, ``"E"``, ``"A"`` or ``"none"``)."""
+    need = needs(metric)
+    return not need or need in reference.split("+")
 
 
 WEAK_METRICS = (
@@ -204,15 +253,24 @@ def _weak_metrics(
     weak: np.ndarray,
     tau: float,
     sad_threshold: float,
+    *,
+    has_abundances: bool = True,
 ) -> dict[str, float]:
-    """The ``weak_*`` metrics over the weak columns; all NaN when none is weak."""
+    """The ``weak_*`` metrics over the weak columns; all NaN when none is weak. Without
+    reference abundances only the endmember ones (``weak_em_recall``, ``weak_msad``)."""
     if not np.any(weak):
         return dict.fromkeys(WEAK_METRICS, NAN)
+    sad_w = sad_values[weak]
+    if not has_abundances:
+        out = dict.fromkeys(WEAK_METRICS, NAN)
+        if np.all(np.isfinite(sad_w)):
+            out["weak_em_recall"] = weak_metrics.em_recall(sad_w, sad_threshold, matched[weak])
+            out["weak_msad"] = float(np.mean(sad_w))
+        return out
     A_w, A_hat_w = A[:, weak], A_hat[:, weak]
     counts = weak_metrics.detection_counts(A_w, A_hat_w, tau)
     recall = weak_metrics.recall(counts)
     precision = weak_metrics.precision(counts)
-    sad_w = sad_values[weak]
     per_em = weak_metrics.per_endmember_detection(A_w, A_hat_w, tau)
     return {
         "weak_recall": recall,
@@ -230,10 +288,12 @@ def _weak_metrics(
 
 
 def _weak_per_endmember(
-    A: np.ndarray, A_hat: np.ndarray, weak: np.ndarray, tau: float
+    A: np.ndarray, A_hat: np.ndarray, weak: np.ndarray, tau: float, *, has_abundances: bool = True
 ) -> dict[str, float]:
     """``weak_recall_em{k}`` and ``weak_ap_em{k}`` for each weak true endmember ``k``."""
     indices = [int(k) for k in np.flatnonzero(weak)]
+    if not has_abundances:
+        return {f"{family}_em{k}": NAN for family in ("weak_recall", "weak_ap") for k in indices}
     per_em = weak_metrics.per_endmember_detection(A[:, indices], A_hat[:, indices], tau)
     out = {f"weak_recall_em{k}": d.recall for k, d in zip(indices, per_em, strict=True)}
     out.update({f"weak_ap_em{k}": d.ap for k, d in zip(indices, per_em, strict=True)})

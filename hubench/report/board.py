@@ -30,20 +30,27 @@ Definitions (docs/guide/leaderboards.md):
   scenario (two-sided Wilcoxon over the (seed, SNR) pairs, p < 0.05,
   :func:`~hubench.report.significance.compare_to_best`);
 - the average rank of a blind method is the mean of its ``rank`` over the scenarios it
-  ran on.
+  ran on;
+- **partial references** (:attr:`Leaderboard.references`): a scene whose reference lacks
+  abundances or endmembers is recognised from its ok cells (no finite ``armse``: no
+  reference abundances; no finite ``msad`` and no supervised cell: no reference
+  endmembers). Its table keeps the columns of the metrics that need the missing part,
+  with no value (shown ``n/a``, never ranked), so the reader sees what does not apply
+  (:func:`hubench.metrics.evaluation.applies`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from hubench.errors import HubenchError, ParameterError
+from hubench.metrics.evaluation import applies as metric_applies
 from hubench.report.frame import labelled, resolve_metrics, resolve_rank_by, supervised_rows
 from hubench.report.significance import average_rank, bootstrap_mean_ci, compare_to_best
 from hubench.report.stats import (
@@ -191,6 +198,8 @@ class Leaderboard:
     average_rank: pd.DataFrame
     provenance: Provenance
     statistics: bool = True
+    #: Scenario label -> its reference, ``"A+E"`` (full), ``"E"``, ``"A"`` or ``"none"``.
+    references: dict[str, str] = field(default_factory=dict)
 
     @property
     def rank_by(self) -> list[str]:
@@ -331,8 +340,11 @@ def build_labelled(
         for r in summary.itertuples(index=False)
     }  # fmt: skip
     columns, cells, methods, failures = [], [], [], []
+    references: dict[str, str] = {}
     for scenario, group in lab.groupby("scenario_label", sort=True):
-        table = _scenario(str(scenario), group, info, looked_up, statistics)
+        references[str(scenario)] = scene_reference(group)
+        table = _scenario(str(scenario), group, info, looked_up, statistics,
+                          references[str(scenario)])
         columns.append(table[0])
         cells.append(table[1])
         methods.append(table[2])
@@ -348,7 +360,23 @@ def build_labelled(
         average_rank=_average_rank(methods_frame),
         provenance=provenance if provenance is not None else Provenance.of(lab),
         statistics=statistics,
+        references=references,
     )
+
+
+def scene_reference(frame: pd.DataFrame) -> str:
+    """What reference one scenario's scene has, read from its ok cells: ``"A+E"``, ``"E"``,
+    ``"A"`` or ``"none"``; ``"A+E"`` (nothing to say) when no cell finished ok."""
+    ok = frame[frame["status"] == "ok"]
+    if not len(ok):
+        return "A+E"
+
+    def finite(column: str) -> bool:
+        return column in ok.columns and bool(np.isfinite(ok[column].to_numpy(dtype=float)).any())
+
+    has_a = finite("armse")
+    has_e = finite("msad") or bool(supervised_rows(ok).to_numpy(dtype=bool).any())
+    return "+".join(part for part, has in (("A", has_a), ("E", has_e)) if has) or "none"
 
 
 def _concat(parts: list[pd.DataFrame], names: Sequence[str]) -> pd.DataFrame:
@@ -376,6 +404,7 @@ def _scenario(
     info: pd.DataFrame,
     looked_up: dict[tuple[Any, ...], Stats],
     statistics: bool,
+    scene_ref: str = "A+E",
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One scenario's table columns, cells, methods and failures."""
     methods = sorted(frame["method_label"].unique())
@@ -410,11 +439,15 @@ def _scenario(
                 at = ok["snr_db"].isna() if key is None else ok["snr_db"] == snr
                 finished = set(ok.loc[at, "method_label"])
             means = pd.Series({m: s[0] for m, s in stats.items()}, dtype=float)
-            if not np.isfinite(means.to_numpy()).any():
+            not_applicable = not metric_applies(metric, scene_ref)
+            if not_applicable:  # kept, without values, to show what the reference allows
+                stats = dict.fromkeys(methods, _NO_VALUE)
+                means = pd.Series(math.nan, index=methods, dtype=float)
+            elif not np.isfinite(means.to_numpy()).any():
                 continue
             best = best_mask(means[blind], better).reindex(methods, fill_value=False)
             rank = pd.Series(math.nan, index=methods)
-            if not cost and bool(info.loc[metric, "ranked"]):
+            if not cost and bool(info.loc[metric, "ranked"]) and not not_applicable:
                 # No value although cells finished ok: the metric does not apply to the
                 # method, so the column does not count for it. No cell finished ok: it
                 # ranks last there.

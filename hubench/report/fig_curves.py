@@ -163,7 +163,7 @@ def weak_pr_curves(results: SceneResults, tau: float = TAU) -> Any | None:
     """
     scene = results.scene
     weak = np.asarray(scene.weak, dtype=bool)
-    if not weak.any():
+    if not weak.any() or scene.A is None:
         return None
     labels = scene.A[:, weak] >= tau
     if not labels.any():

@@ -47,7 +47,8 @@ def abundance_grid(results: SceneResults) -> Any:
     scene = results.scene
     h, w = scene.image_shape
     p = scene.n_endmembers
-    rows = [("truth", scene.A, None)] + [(r.label, r.A_hat, r) for r in results.results]
+    truth = [] if scene.A is None else [("truth", scene.A, None)]  # a partial reference has none
+    rows = truth + [(r.label, r.A_hat, r) for r in results.results]
     panel = 1.7 if max(h, w) <= 200 else 2.2
     with plt.rc_context(RC):
         fig, axes = plt.subplots(
@@ -76,8 +77,13 @@ def abundance_grid(results: SceneResults) -> Any:
                 if k == 0:
                     ax.set_ylabel(label, fontsize=10, fontweight="bold" if result is None else None)
                 if result is not None:
-                    rmse = float(np.sqrt(np.mean((scene.A[:, k] - A[:, k]) ** 2)))
-                    text = "not recovered" if result.alignment[k] < 0 else f"RMSE {rmse:.3f}"
+                    if result.alignment[k] < 0:
+                        text = "not recovered"
+                    elif scene.A is None:
+                        text = ""
+                    else:
+                        rmse = float(np.sqrt(np.mean((scene.A[:, k] - A[:, k]) ** 2)))
+                        text = f"RMSE {rmse:.3f}"
                     ax.text(
                         0.03,
                         0.03,
@@ -140,7 +146,9 @@ def endmember_spectra(results: SceneResults) -> Any:
         )
         for k in range(p):
             ax = axes[k // ncols, k % ncols]
-            ax.plot(*_gapped(x_all, scene.E[k]), color=TRUTH_COLOR, linewidth=2.2, label="truth")
+            e = scene.E[k] if scene.E is not None else None
+            if e is not None:
+                ax.plot(*_gapped(x_all, e), color=TRUTH_COLOR, linewidth=2.2, label="truth")
             for r in blind:
                 assert r.E_hat is not None
                 if r.alignment[k] < 0:
@@ -148,15 +156,17 @@ def endmember_spectra(results: SceneResults) -> Any:
                         [], [], color=styles[r.label]["color"], label=f"{r.label} (not recovered)"
                     )
                     continue
-                e_hat, e = r.E_hat[k], scene.E[k]
-                cos = float(e @ e_hat / (np.linalg.norm(e) * np.linalg.norm(e_hat) or 1.0))
-                sad = float(np.arccos(np.clip(cos, -1.0, 1.0)))
+                e_hat = r.E_hat[k]
+                label = r.label
+                if e is not None:
+                    cos = float(e @ e_hat / (np.linalg.norm(e) * np.linalg.norm(e_hat) or 1.0))
+                    label += f" (SAD {float(np.arccos(np.clip(cos, -1.0, 1.0))):.3f} rad)"
                 ax.plot(
                     *_gapped(x_all, e_hat),
                     color=styles[r.label]["color"],
                     linestyle=interleaved_dashes(blind.index(r), len(blind)),
                     linewidth=1.4,
-                    label=f"{r.label} (SAD {sad:.3f} rad)",
+                    label=label,
                 )
             ax.set_title(
                 titles[k].replace("\n", ": "), color="#B00000" if scene.weak[k] else "black"

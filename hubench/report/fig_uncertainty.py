@@ -68,11 +68,14 @@ def uncertainty_grid(results: SceneResults) -> Any | None:
                 if k == 0:
                     top_ax.set_ylabel(f"{result.label}\nabundance", fontsize=9)
                     low_ax.set_ylabel("90% interval\nwidth", fontsize=9)
-                if result.alignment[k] < 0:
+                if scene.A is None:
+                    text = "no reference abundances"
+                elif result.alignment[k] < 0:
                     text = "not recovered"
                 else:
-                    cover = interval_coverage(scene.A[:, k], result.lower[:, k],  # type: ignore[index]
-                                              result.upper[:, k])  # type: ignore[index]
+                    cover = interval_coverage(np.asarray(scene.A)[:, k],
+                                              np.asarray(result.lower)[:, k],
+                                              np.asarray(result.upper)[:, k])
                     text = f"coverage {cover:.0%}"
                 low_ax.text(0.03, 0.03, text, transform=low_ax.transAxes, fontsize=7, va="bottom",
                             bbox={"facecolor": "white", "alpha": 0.8, "pad": 1.5, "linewidth": 0})
@@ -93,7 +96,7 @@ def reliability_diagram(results: SceneResults, tau: float = TAU) -> Any | None:
     """
     scene = results.scene
     weak = np.asarray(scene.weak, dtype=bool)
-    if not weak.any():
+    if not weak.any() or scene.A is None:
         return None
     with_presence = [r for r in results.results if r.presence is not None]
     if not with_presence:
@@ -107,9 +110,10 @@ def reliability_diagram(results: SceneResults, tau: float = TAU) -> Any | None:
         ax.plot([0, 1], [0, 1], color="0.5", linestyle=":", label="perfectly calibrated")
         width = 0.9 / (N_BINS * len(with_presence))
         for j, result in enumerate(with_presence):
-            columns = weak & np.isfinite(result.presence).all(axis=0)  # type: ignore[union-attr]
-            prob = result.presence[:, columns]  # type: ignore[index]
-            truth = (scene.A[:, columns] >= tau).astype(float)
+            presence = np.asarray(result.presence)
+            columns = weak & np.isfinite(presence).all(axis=0)
+            prob = presence[:, columns]
+            truth = (np.asarray(scene.A)[:, columns] >= tau).astype(float)
             mean_prob, freq, count = reliability(prob, truth)
             ece = expected_calibration_error(prob, truth)
             st = styles[result.label]

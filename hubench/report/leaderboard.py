@@ -42,7 +42,8 @@ def summarize(frame: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.D
     ``std`` is the sample std, NaN for one value). Methods whose cells all failed appear
     with ``n = 0``. (The board's ``summary`` without its CI columns.)
     """
-    return build_leaderboard(frame, metrics, statistics=False).summary[list(CSV_COLUMNS)]
+    summary = build_leaderboard(frame, metrics, statistics=False).summary
+    return summary[[c for c in CSV_COLUMNS if c in summary.columns]]
 
 
 def scenario_table(frame: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:

@@ -109,7 +109,43 @@ def notes(board: Leaderboard) -> str:
         + " Metrics: "
         + ", ".join(parts)
         + "."
+        + _partial_note(board)
     )
+
+
+#: Why a metric does not apply, by the reference part it needs.
+MISSING = {"A": "no reference abundances", "E": "no reference endmembers"}
+
+
+def _partial_note(board: Leaderboard) -> str:
+    """The legend's sentence on partial references, when a scenario has one."""
+    if all(ref == "A+E" for ref in board.references.values()):
+        return ""
+    return (
+        " A scene with a partial reference (your own image with endmember spectra only, "
+        "abundances only, or none) is scored with the metrics its reference allows; a column "
+        "whose metric needs the missing part reads n/a throughout (the line under its table "
+        "says which part is missing); `rmse_y`, time and memory need no reference."
+    )
+
+
+def reference_line(board: Leaderboard, scenario: str) -> str:
+    """Under a table of a scene with a partial reference: what is missing and which of the
+    shown metrics are n/a for that reason; ``""`` for a full reference."""
+    from hubench.metrics.evaluation import applies, needs
+
+    reference = board.references.get(scenario, "A+E")
+    if reference == "A+E":
+        return ""
+    shown = list(dict.fromkeys(board.columns.loc[board.columns["scenario"] == scenario, "metric"]))
+    missing = [part for part in ("A", "E") if part not in reference.split("+")]
+    parts = []
+    for part in missing:
+        names = [f"`{m}`" for m in shown if not applies(m, reference) and needs(m) == part]
+        if names:
+            parts.append(f"{', '.join(names)} n/a: {MISSING[part]}")
+    what = {"E": "endmember spectra only", "A": "abundances only", "none": "none"}[reference]
+    return f"Reference: {what}; " + ("; ".join(parts) or "every metric shown applies") + "."
 
 
 def rank_by_text(board: Leaderboard) -> str:
@@ -119,7 +155,11 @@ def rank_by_text(board: Leaderboard) -> str:
 
 def rank_line(board: Leaderboard, scenario: str) -> str:
     """The line under a scenario table saying what its ``rank`` averages."""
+    from hubench.metrics.evaluation import applies
+
     columns = board.columns[board.columns["scenario"] == scenario]
+    scene_ref = board.references.get(scenario, "A+E")
+    columns = columns[[applies(str(m), scene_ref) for m in columns["metric"]]]
     ranked = set(board.rank_by)
     n = int(columns["metric"].isin(ranked).sum())
     shown = [m for m in board.rank_by if m in set(columns["metric"])]
@@ -222,6 +262,9 @@ def _section(board: Leaderboard, scenario: str, statistics: bool) -> str:
     table = scenario_frame(board, scenario, statistics=statistics)
     out.write(_github(table))
     out.write("\n\n" + rank_line(board, scenario) + "\n")
+    partial = reference_line(board, scenario)
+    if partial:
+        out.write("\n" + partial + "\n")
     failures = board.failures[board.failures["scenario"] == scenario]
     if len(failures):
         out.write("\nCells not ok:\n\n")
@@ -303,5 +346,6 @@ __all__ = [
     "provenance_rows",
     "rank_by_text",
     "rank_line",
+    "reference_line",
     "scenario_frame",
 ]
