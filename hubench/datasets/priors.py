@@ -176,6 +176,8 @@ def reference_priors(scene: Scene, priors: Any) -> NamedSpectra:
                                      f"use one of {', '.join(names)} or a .npz/.csv file")
             rows.append(k)
     if scene.E is None:
+        if priors is None:  # no reference spectra, none asked for: no priors
+            return NamedSpectra(np.zeros((0, scene.n_bands)), (), source="none (no reference endmembers)")
         raise ParameterError(f"priors: scene {scene.name!r} has no reference endmembers to take "
                              "priors from; give the priors as a .npz/.csv file")
     return NamedSpectra(scene.E[rows], tuple(names[k] for k in rows),
