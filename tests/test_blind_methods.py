@@ -73,6 +73,8 @@ def test_nfindr_is_seeded_and_restarts_keep_the_largest() -> None:
     first = nfindr(Y, 4, random_state=3)
     np.testing.assert_array_equal(first.indices, nfindr(Y, 4, random_state=3).indices)
     assert nfindr(Y, 4, random_state=3, n_restarts=5).volume >= first.volume
+    raw = nfindr(Y, 4, random_state=3, endmember_source="pixels")
+    np.testing.assert_array_equal(raw.E, Y[first.indices])
 
 
 # ---- SISAL ----------------------------------------------------------------------------

@@ -45,7 +45,7 @@ class EDAA(Method):
     deterministic: ClassVar[bool] = True
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "ci": {"n_runs": 3, "n_outer": 40},
-        "quick": {"n_runs": 5, "n_outer": 100},
+        "quick": {"n_runs": 4, "n_outer": 50},
         "full": {"n_runs": 50, "n_outer": 100},
     }
     param_rules: ClassVar[Mapping[str, Rule]] = {

@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 
 from hubench.method import Method, register_method
 from hubench.methods.fcls import SOLVER_RULES, solve_fcls
-from hubench.params import Int, Rule
+from hubench.params import Choice, Int, Rule
 from hubench.scene import Estimate, Observation
-from hubench.solvers.nfindr import nfindr
+from hubench.solvers.nfindr import SOURCES, nfindr
 
 
 @register_method
@@ -27,6 +27,8 @@ class NFINDR(Method):
         Independent random starts; the largest simplex is kept.
     max_sweeps : int
         Cap on the replacement sweeps of one start (a sweep tries every vertex position).
+    endmember_source : {"projected", "pixels"}
+        The chosen pixels projected on the PCA affine set (denoised), or the raw pixels.
     tol, max_iter : float, int or None
         FCLS solver settings for the abundances (see ``fcls``).
     random_state : int or None
@@ -49,6 +51,7 @@ class NFINDR(Method):
     param_rules: ClassVar[Mapping[str, Rule]] = {
         "n_restarts": Int(min=1),
         "max_sweeps": Int(min=1),
+        "endmember_source": Choice(*SOURCES),
         **SOLVER_RULES,
         "random_state": Int(min=0, none_ok=True),
     }
@@ -58,12 +61,14 @@ class NFINDR(Method):
         *,
         n_restarts: int = 1,
         max_sweeps: int = 50,
+        endmember_source: str = "projected",
         tol: float = 1e-12,
         max_iter: int | None = None,
         random_state: int | None = None,
     ) -> None:
         self.n_restarts = n_restarts
         self.max_sweeps = max_sweeps
+        self.endmember_source = endmember_source
         self.tol = tol
         self.max_iter = max_iter
         self.random_state = random_state
@@ -74,6 +79,7 @@ class NFINDR(Method):
             observation.n_endmembers,
             n_restarts=self.n_restarts,
             max_sweeps=self.max_sweeps,
+            endmember_source=self.endmember_source,
             random_state=self.random_state,
         )
         A, info = solve_fcls(found.E, observation.Y, tol=self.tol, max_iter=self.max_iter)
