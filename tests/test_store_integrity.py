@@ -23,7 +23,7 @@ from hubench.harness.degenerate import degeneracy
 from hubench.harness.grid import Cell
 from hubench.harness.outcome import Outcome
 from hubench.harness.provenance import provenance
-from hubench.harness.store import COLUMNS, V1_COLUMNS
+from hubench.harness.store import COLUMNS, V1_COLUMNS, V2_COLUMNS
 
 
 def _cell(seed: int = 0, method: str = "fcls", task: str = "supervised") -> Cell:
@@ -134,14 +134,37 @@ def test_schema_1_store_is_read_as_is_and_migrated_by_a_writer(tmp_path: Path) -
     assert frame.loc[0, "armse"] == 0.1 and math.isinf(frame.loc[0, "sre"])
     assert frame.loc[0, "threads"] is pd_na()
     with ResultStore(path) as store:  # a writer migrates, in one transaction
-        assert store.schema == 2
+        assert store.schema == 3
         row = store.rows()[0]
     assert row["task"] == "supervised" and row["threads"] is None
     assert row["metrics"] == {"armse": 0.1, "sre": None, "weak_ap": None}
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM meta").fetchone()[0] == "2"
+        assert conn.execute("SELECT value FROM meta").fetchone()[0] == "3"
         assert {r[1] for r in conn.execute("PRAGMA table_info(results)")} == set(COLUMNS)
         assert conn.execute("SELECT json_extract(metrics, '$.armse') FROM results").fetchone()[0] == 0.1
+
+
+def test_schema_2_store_gains_the_training_column(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite"
+    cols = ", ".join(f"{c} TEXT" if c != "key" else "key TEXT PRIMARY KEY" for c in V2_COLUMNS)
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+        conn.execute(f"CREATE TABLE results ({cols})")
+        row = dict.fromkeys(V2_COLUMNS)
+        row.update(key="k2", method="daeu", scenario="standard", status="ok", seed=0, metrics='{"armse":0.2}')
+        conn.execute(f"INSERT INTO results VALUES ({', '.join('?' for _ in V2_COLUMNS)})",
+                     [row[c] for c in V2_COLUMNS])
+    before = _digest(path)
+    with ResultStore(path, readonly=True) as store:
+        frame = store.to_frame()
+        assert store.schema == 2
+    assert _digest(path) == before and math.isnan(frame.loc[0, "training_converged"])
+    with ResultStore(path) as store:
+        assert store.schema == 3 and store.rows()[0]["training"] is None
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta").fetchone()[0] == "3"
+        assert "training" in {r[1] for r in conn.execute("PRAGMA table_info(results)")}
 
 
 def pd_na() -> object:

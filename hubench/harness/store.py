@@ -1,6 +1,6 @@
 """The results store: one SQLite row per cell, written the moment the cell ends.
 
-Layout (``SCHEMA_VERSION`` 2): table ``meta(key, value)`` holding ``schema_version``;
+Layout (``SCHEMA_VERSION`` 3): table ``meta(key, value)`` holding ``schema_version``;
 table ``results`` with one row per cell, ``key`` its PRIMARY KEY (so a cell is stored
 at most once; ``--force`` replaces it); table ``claims`` with the cells being run right
 now (``key``, the host, pid and start time of the claiming process), so that two runs
@@ -9,6 +9,11 @@ transaction from the driver process only, and the database runs in WAL mode, so 
 killed with SIGKILL loses at most the cells that were running. Estimates
 (``--save-estimates``) go to ``estimates/<key>.npz`` beside the database (``A``, ``E``
 when blind, ``alignment``), written to a temporary name and renamed.
+
+Column ``training`` (schema 3) holds what a deep method reports about its training,
+as JSON: ``epochs``, ``training_converged`` (the stopping rule ended it; false = the
+epochs cap), ``loss_history`` and ``learning_curve`` (a list of checkpoints ``{epoch,
+seconds, loss, armse, msad, weak_ap, ...}``); NULL for methods that do not train.
 
 Every JSON column is strict JSON: in ``metrics`` a NaN or infinite value is ``null``;
 in the parameter columns a non-finite float is the string ``"inf"``, ``"-inf"`` or
@@ -19,8 +24,9 @@ place, in one transaction, when a run opens it for writing: the new columns are 
 (``task`` from the registry where the method is still registered, ``threads`` and the
 scene's version and digest unknown: NULL), NaN/Infinity in ``metrics`` become ``null``
 and the ``claims`` table is created. Its cells keep their rows but are never reused,
-since their keys did not cover the threads. Readers (``leaderboard``, ``plot``,
-``report``) open a store read-only and read either schema without changing it.
+since their keys did not cover the threads. A schema-2 store gains the ``training``
+column (NULL in its rows) the same way. Readers (``leaderboard``, ``plot``, ``report``)
+open a store read-only and read any of these schemas without changing it.
 
 :meth:`ResultStore.to_frame` is the interface for reports (leaderboards, ``check``):
 one row per cell with the fixed columns :data:`FRAME_COLUMNS` and one float column per
@@ -49,8 +55,8 @@ from hubench.harness.grid import Cell, to_json
 from hubench.harness.outcome import Outcome
 from hubench.harness.processes import process_start
 
-SCHEMA_VERSION = 2
-READABLE_SCHEMAS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_SCHEMAS = (1, 2, 3)
 DEFAULT_STORE = os.path.join("hubench-results", "results.sqlite")
 STATUSES = ("ok", "degenerate", "error", "invalid", "timeout", "crashed", "oom")
 # sqlite waits this long for another process's lock before a write attempt fails...
@@ -70,11 +76,18 @@ _COLUMNS = [
     ("started_at", "TEXT"), ("finished_at", "TEXT"),
     # schema 2
     ("task", "TEXT"), ("threads", "INTEGER"), ("scenario_version", "TEXT"), ("scene_sha256", "TEXT"),
+    # schema 3
+    ("training", "TEXT"),
 ]
 COLUMNS = [name for name, _ in _COLUMNS]
 V1_COLUMNS = COLUMNS[: COLUMNS.index("task")]
-FRAME_COLUMNS = [c for c in COLUMNS if c != "metrics"]
-_JSON_COLUMNS = ("method_params", "scenario_params", "metrics", "alignment")
+V2_COLUMNS = COLUMNS[: COLUMNS.index("training")]
+SCHEMA_COLUMNS = {1: V1_COLUMNS, 2: V2_COLUMNS, 3: COLUMNS}
+#: Read from ``training`` into the frame: epochs run and whether the stopping rule
+#: (not the cap) ended training (1.0 / 0.0; NaN for methods that do not train).
+TRAINING_FRAME_COLUMNS = ["epochs", "training_converged"]
+FRAME_COLUMNS = [c for c in COLUMNS if c not in ("metrics", "training")] + TRAINING_FRAME_COLUMNS
+_JSON_COLUMNS = ("method_params", "scenario_params", "metrics", "alignment", "training")
 _CLAIMS = ("CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, host TEXT, pid INTEGER, "
            "proc_start TEXT, run_id TEXT, claimed_at TEXT)")
 
@@ -98,6 +111,21 @@ def strict_metrics(metrics: dict[str, Any] | None) -> str:
     clean = {str(k): (float(v) if v is not None and math.isfinite(float(v)) else None)
              for k, v in (metrics or {}).items()}
     return json.dumps(clean, sort_keys=True, allow_nan=False)
+
+
+def strict_json(value: Any) -> str:
+    """``value`` as strict JSON, every NaN or infinite float (at any depth) as ``null``."""
+
+    def clean(item: Any) -> Any:
+        if isinstance(item, float):
+            return item if math.isfinite(item) else None
+        if isinstance(item, dict):
+            return {str(k): clean(v) for k, v in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [clean(v) for v in item]
+        return item
+
+    return json.dumps(clean(value), sort_keys=True, allow_nan=False)
 
 
 def _damaged(path: Path, exc: BaseException) -> StoreError:
@@ -173,7 +201,7 @@ def inspect_store(path: Path) -> int:
             version = int(str(found))
             if "results" in tables:
                 have = {r[1] for r in conn.execute("PRAGMA table_info(results)")}
-                need = set(COLUMNS if version >= 2 else V1_COLUMNS)
+                need = set(SCHEMA_COLUMNS[version])
                 if not need <= have:
                     missing = ", ".join(sorted(need - have))
                     raise StoreError(f"--store: {path} has a 'results' table without the columns of schema "
@@ -252,15 +280,20 @@ class ResultStore:
         if "results" not in tables:
             cols = ", ".join(f"{n} {t}" for n, t in _COLUMNS)
             conn.execute(f"CREATE TABLE results ({cols})")
-        elif version == 1:
-            self._migrate_v1()
+        else:
+            if version == 1:
+                self._migrate_v1()
+            have = {r[1] for r in conn.execute("PRAGMA table_info(results)")}
+            for name, kind in _COLUMNS:
+                if name not in have:  # schema 2 -> 3: the training column
+                    conn.execute(f"ALTER TABLE results ADD COLUMN {name} {kind}")
         conn.execute(_CLAIMS)
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
     def _migrate_v1(self) -> None:
         """Schema 1 -> 2, inside the caller's transaction (see the module docstring)."""
         conn = self._conn
-        for name, kind in _COLUMNS[len(V1_COLUMNS):]:
+        for name, kind in _COLUMNS[len(V1_COLUMNS):len(V2_COLUMNS)]:
             conn.execute(f"ALTER TABLE results ADD COLUMN {name} {kind}")
         try:
             from hubench.methods import METHODS
@@ -328,6 +361,7 @@ class ResultStore:
             "device": outcome.device, "started_at": outcome.started_at,
             "finished_at": outcome.finished_at, "task": cell.task, "threads": cell.threads,
             "scenario_version": cell.scenario_version, "scene_sha256": cell.scene_sha256,
+            "training": None if outcome.training is None else strict_json(outcome.training),
         }
         row.update({k: provenance.get(k) for k in COLUMNS if k not in row})
         marks = ", ".join("?" for _ in COLUMNS)
@@ -430,6 +464,24 @@ class ResultStore:
         """Every stored row as a dict (JSON columns decoded)."""
         return self._records()
 
+    def training(self, keys: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """``{key: training record}`` (the ``training`` column, JSON decoded) of the cells
+        that have one, all or those among ``keys``; empty for a store before schema 3."""
+        if "training" not in self._columns():
+            return {}
+        wanted = None if keys is None else set(keys)
+        out = {}
+        for key, text in self._query("SELECT key, training FROM results WHERE training IS NOT NULL"):
+            if wanted is not None and key not in wanted:
+                continue
+            try:
+                record = json.loads(str(text))
+            except ValueError:
+                continue  # a damaged record draws no curve; the row itself stays readable
+            if isinstance(record, dict):
+                out[str(key)] = record
+        return out
+
     def load_estimate(self, key: str) -> dict[str, Any]:
         """The saved arrays of cell ``key`` (``A``, ``alignment`` and ``E`` if blind)."""
         import numpy as np
@@ -447,6 +499,11 @@ class ResultStore:
 
         records, names = [], set()
         for row in self._records():
+            training = row.pop("training") or {}
+            if isinstance(training, dict):
+                epochs, converged = training.get("epochs"), training.get("training_converged")
+                row["epochs"] = np.nan if epochs is None else float(epochs)
+                row["training_converged"] = np.nan if converged is None else float(bool(converged))
             metrics = row.pop("metrics") or {}
             if not isinstance(metrics, dict):
                 raise StoreError(f"--store: {self.path}: row {row['key']} has metrics that are not an object; "
@@ -454,7 +511,7 @@ class ResultStore:
             for name in ("method_params", "scenario_params", "alignment"):
                 row[name] = to_json(row[name])
             for name, value in metrics.items():
-                column = f"metric_{name}" if name in COLUMNS else name
+                column = f"metric_{name}" if name in COLUMNS or name in TRAINING_FRAME_COLUMNS else name
                 try:
                     row[column] = np.nan if value is None else float(value)
                 except (TypeError, ValueError):
@@ -463,7 +520,7 @@ class ResultStore:
             records.append(row)
         metric_columns = sorted(names, key=_natural)
         frame = pd.DataFrame.from_records(records, columns=FRAME_COLUMNS + metric_columns)
-        for column in ["snr_db", "fit_seconds", "peak_mem_mb", *metric_columns]:
+        for column in ["snr_db", "fit_seconds", "peak_mem_mb", *TRAINING_FRAME_COLUMNS, *metric_columns]:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
         frame["seed"] = pd.to_numeric(frame["seed"], errors="coerce").fillna(-1).astype("int64")
         frame["threads"] = pd.to_numeric(frame["threads"], errors="coerce").astype("Int64")

@@ -18,8 +18,11 @@ Choices (see docs/dev/methods.md and docs/dev/deep-methods.md):
   The decoder is a spatial filter, so the estimate's ``Y_hat`` is the network's own
   reconstruction, not ``A @ E``.
 - Non-negativity: the kernel is clamped at zero after every step.
-- Initialisation (inferred): a spatial delta, ``E_init`` (VCA by default, or
-  ``init="random"``) at the kernel centre and zeros elsewhere.
+- Initialisation: ``init="random"`` by default, as the authors' published code starts
+  the decoder at random (and keeps it non-negative); ``init="vca"`` starts from VCA's
+  endmembers (the ``ci`` and ``quick`` presets: a short run refines a good start).
+  Inferred: the kernel is a spatial delta, ``E_init`` at its centre and zeros
+  elsewhere (the authors' random kernel fills every tap).
 - ``decoder_lr_scale`` (default 1, the paper) lets short runs slow the decoder down.
 - Patches: each epoch draws ``n_patches`` random windows; an image smaller than
   ``patch_size`` along an axis uses its full extent there. Convolutions pad by
@@ -118,8 +121,8 @@ class CNNAEU(DeepMethod):
         smaller decoder rate keeps the VCA start from being blurred away in short runs.
         The ``quick`` preset also turns dropout off: Dropout2d on the five-odd abundance
         channels needs the paper's long schedule to average out.
-    lr_step, lr_gamma, grad_clip, patience, min_delta, init, device, random_state
-        As in :class:`hubench.deep.DeepMethod` (``patience=0``: run all epochs).
+    lr_step, lr_gamma, grad_clip, stop_tol, stop_window, init, device, random_state
+        As in :class:`hubench.deep.DeepMethod` (``stop_tol=0``: run all epochs).
     """
 
     name = "cnnaeu"
@@ -128,11 +131,11 @@ class CNNAEU(DeepMethod):
     version = "1"
     deterministic = True
     presets: ClassVar[dict[str, dict[str, object]]] = {
-        "ci": {"epochs": 2, "n_patches": 2, "batch_size": 2, "patch_size": 8, "kernel_size": 3, "patience": 0},
+        "ci": {"epochs": 2, "n_patches": 2, "batch_size": 2, "patch_size": 8, "kernel_size": 3, "init": "vca"},
         "quick": {"epochs": 150, "n_patches": 4, "batch_size": 2, "patch_size": 24, "kernel_size": 3,
-                  "lr": 3e-3, "decoder_lr_scale": 0.01, "dropout": 0.0, "patience": 25, "min_delta": 1e-4},
+                  "lr": 3e-3, "decoder_lr_scale": 0.01, "dropout": 0.0, "init": "vca"},
         "full": {"epochs": 320, "n_patches": 250, "batch_size": 15, "patch_size": 40, "kernel_size": 11,
-                 "lr": 3e-4, "patience": 0},
+                 "lr": 3e-4},
     }
     param_rules: ClassVar[Mapping[str, Rule]] = {
         "n_patches": Int(min=1),
@@ -145,7 +148,7 @@ class CNNAEU(DeepMethod):
         "decoder_lr_scale": Real(0, open_lo=True),
     }
 
-    shared_defaults: ClassVar[Mapping[str, Any]] = {"epochs": 320, "batch_size": 15, "lr": 3e-4}
+    shared_defaults: ClassVar[Mapping[str, Any]] = {"epochs": 320, "batch_size": 15, "lr": 3e-4, "init": "random"}
 
     def __init__(
         self,

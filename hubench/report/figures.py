@@ -7,7 +7,10 @@ Per scenario (all stored ones, or the one asked for):
 (b) ``<scenario>_spectra_<snr>_seed<N>``: true vs matched estimated spectra;
 (c) ``<scenario>_metrics-vs-snr``: each metric against SNR, mean over seeds with a
     min-max band (needs no saved estimates);
-(d) ``<scenario>_weak-pr_<snr>_seed<N>``: weak-endmember precision-recall curves.
+(d) ``<scenario>_weak-pr_<snr>_seed<N>``: weak-endmember precision-recall curves;
+(e) ``<scenario>_learning-curves_<method>``: a deep method's training loss and quality
+    (armse, msad, weak_ap) against training time, one line per cell (from the store's
+    learning curves; needs no saved estimates; :mod:`hubench.report.fig_training`).
 
 (a), (b) and (d) need the estimates saved by ``hubench run --save-estimates``; the scene
 is regenerated from the stored parameters and seed (see :mod:`hubench.report.fig_data`).
@@ -34,10 +37,11 @@ from hubench.report.fig_data import (
 )
 from hubench.report.fig_maps import abundance_grid, endmember_spectra
 from hubench.report.fig_style import save, slug
+from hubench.report.fig_training import learning_curve_figures
 from hubench.report.frame import labelled
 from hubench.report.text import snr_text
 
-KINDS = ("abundances", "spectra", "metrics-vs-snr", "weak-pr")
+KINDS = ("abundances", "spectra", "metrics-vs-snr", "weak-pr", "learning-curves")
 
 
 @dataclass
@@ -119,6 +123,7 @@ def plot_store(
         raise ParameterError(
             f"kinds: unknown figure {unknown[0]!r}; choose from {', '.join(KINDS)}"
         )
+    needs_estimates = any(kind in kinds for kind in ("abundances", "spectra", "weak-pr"))
     frame, estimates_dir = load_frame(store_path)
     frame = select_methods(frame, methods)
     scenarios = select_scenarios(frame, scene)
@@ -129,9 +134,13 @@ def plot_store(
     # input raises before any file is written.
     plan: list[tuple[str, pd.DataFrame, SceneResults | None]] = []
     with ResultStore(store_path, readonly=True) as store:
+        curves = store.training(frame["key"]) if "learning-curves" in kinds else {}
         for scenario in scenarios:
             rows = frame[frame["scenario_label"] == scenario]
             saved = rows[rows["_has_estimate"]]
+            if not needs_estimates:
+                plan.append((scenario, rows, None))
+                continue
             if saved.empty and scene is None:
                 result.notes.append(
                     f"{scenario}: no saved estimates, so no maps, spectra or PR curves; re-run "
@@ -166,6 +175,11 @@ def plot_store(
                 result.notes.append(f"{scenario}: no weak endmember present, so no PR curve")
             elif pr is not None:
                 figures["weak-pr"] = save(pr, out_dir, f"{stem}_weak-pr_{tag}", formats)
+        if "learning-curves" in kinds:
+            for method, fig in learning_curve_figures(rows, curves, scenario).items():
+                figures[f"learning-curves:{method}"] = save(
+                    fig, out_dir, f"{stem}_learning-curves_{slug(method)}", formats
+                )
         result.files[scenario] = figures
     if not result.all_files():
         raise HubenchError("nothing to draw: " + "; ".join(result.notes))
