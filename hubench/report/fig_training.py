@@ -67,8 +67,7 @@ def learning_curve_figure(rows: pd.DataFrame, curves: Mapping[str, Mapping[str, 
                         marker="o" if converged else "x", markersize=5)
             ax.set_xlabel("training time (s)")
             ax.set_title(name)
-            if key == "loss":
-                ax.set_yscale("log")
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3), useOffset=False)
         handles, labels = axes[0][0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)), frameon=False)
         fig.suptitle(f"{title}  (o: converged, x: epochs cap)")
