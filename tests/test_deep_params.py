@@ -32,7 +32,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "cnnaeu": {
         "epochs": 320, "batch_size": 15, "lr": 0.0003, "lr_step": 0, "lr_gamma": 0.5, "grad_clip": None,
         "stop_tol": 0.001, "stop_window": 10, "init": "random", "device": "auto", "random_state": None,
-        "n_patches": 250, "patch_size": 40, "kernel_size": 11, "hidden": 48, "leaky_slope": 0.02,
+        "n_patches": 250, "patch_draw": "fixed", "patch_size": 40, "kernel_size": 11, "hidden": 48, "leaky_slope": 0.02,
         "dropout": 0.2, "softmax_scale": 3.0, "decoder_lr_scale": 1.0,
     },
     "deq-unmix": {  # no batch_size: the whole image is the one batch
