@@ -38,7 +38,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "deq-unmix": {  # no batch_size: the whole image is the one batch
         "epochs": 100, "lr": 0.01, "lr_step": 15, "lr_gamma": 0.8, "grad_clip": 1.0,
         "stop_tol": 0.001, "stop_window": 10, "init": "vca", "device": "auto", "random_state": None,
-        "eta": None, "max_iter": 10, "tol": 0.0001, "eval_max_iter": 50, "anderson_m": 5,
+        "eta": None, "max_iter": 10, "tol": 0.0001, "eval_max_iter": None, "anderson_m": 5,
         "anderson_lam": 0.1, "backward": "implicit", "backward_max_iter": 40, "backward_tol": 1e-06,
         "alpha": 0.2, "decoder_lr_scale": 0.7, "weight_decay": 1e-05, "hidden": 32,
         "n_superpixels": None, "compactness": 1.0, "prox_pixel_weight": 0.99,
