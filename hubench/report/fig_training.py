@@ -53,8 +53,12 @@ def learning_curve_figure(rows: pd.DataFrame, curves: Mapping[str, Mapping[str, 
     panels = [(key, name) for key, name in PANELS
               if any(entry.get(key) is not None for _, _, curve, _ in lines for entry in curve)]
     styles = method_style([label for label, _, _, _ in lines])
+    ncol = 1 if max(len(label) for label, _, _, _ in lines) > 45 else min(3, len(lines))
+    legend_rows = -(-len(lines) // ncol)
+    legend_height = 0.3 + 0.17 * legend_rows  # inches under the panels
+    height = 2.9 + legend_height
     with plt.rc_context(RC):
-        fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.0), squeeze=False)
+        fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), height), squeeze=False)
         for ax, (key, name) in zip(axes[0], panels, strict=True):
             for label, _, curve, converged in lines:
                 points = [(e["seconds"], e[key]) for e in curve if e.get(key) is not None]
@@ -69,9 +73,9 @@ def learning_curve_figure(rows: pd.DataFrame, curves: Mapping[str, Mapping[str, 
             ax.set_title(name)
             ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3), useOffset=False)
         handles, labels = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)), frameon=False)
+        fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False)
         fig.suptitle(f"{title}  (o: converged, x: epochs cap)")
-        fig.tight_layout(rect=(0, 0.06 + 0.05 * ((len(labels) - 1) // 3), 1, 1))
+        fig.tight_layout(rect=(0, legend_height / height, 1, 1))
     return fig
 
 
