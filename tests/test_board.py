@@ -254,3 +254,17 @@ def test_rank_by_chooses_the_columns_the_rank_averages() -> None:
     added = build_leaderboard(frame, ["armse"], rank_by=["msad"], statistics=False)
     assert list(added.metrics.index) == ["armse", "msad"] and added.rank_by == ["msad"]
     assert added.methods.set_index(["scenario", "method"])["rank"][("weak", "gamma")] == 1.0
+
+
+def test_capped_training_is_counted_per_method() -> None:
+    rows = [cell("deep", "standard", 20.0, seed, armse=0.1, task="blind") for seed in range(3)]
+    rows += [cell("classic", "standard", 20.0, seed, armse=0.2, task="blind") for seed in range(3)]
+    frame = pd.DataFrame(rows)
+    frame["training_converged"] = [1.0, 0.0, 0.0, math.nan, math.nan, math.nan]
+    board = _board(frame)
+    methods = board.methods.set_index("method")
+    assert methods.loc["deep", ["trained", "capped"]].tolist() == [3, 2]
+    assert methods.loc["classic", ["trained", "capped"]].tolist() == [0, 0]
+    table = scenario_frame(board, "standard").set_index("method")
+    assert table.loc["deep", "capped"] == "2/3" and table.loc["classic", "capped"] == ""
+    assert "capped" not in scenario_frame(_board(pd.DataFrame(rows)), "standard").columns

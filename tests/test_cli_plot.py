@@ -128,3 +128,32 @@ def test_report_page_links_existing_figures(stores: dict[str, Path], tmp_path: P
     # the figures sit beside the scenario's table, after it
     table_at = page.index("| method")
     assert all(page.index(link) > table_at for link in links)
+
+
+def test_learning_curves_are_stored_and_drawn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A tiny deep run: its learning curve reaches the store and `plot` draws it."""
+    from hubench.harness.store import ResultStore
+
+    store = tmp_path / "r.sqlite"
+    assert main(["run", "--methods", "daeu,vca+fcls", "--scenarios", "standard", "--snr", "20", "--seeds", "1,",
+                 "--profile", "ci", "--jobs", "1", "--store", str(store)]) == 0
+    with ResultStore(store, readonly=True) as opened:
+        rows = {row["method"]: row for row in opened.rows()}
+    assert rows["vca+fcls"]["training"] is None
+    training = rows["daeu"]["training"]
+    curve = training["learning_curve"]
+    assert [int(e["epoch"]) for e in curve] == [0, 1, 2, 3] and training["epochs"] == 3
+    assert training["training_converged"] is False  # 3 epochs < two windows: the cap
+    assert all({"armse", "msad", "seconds"} <= set(e) for e in curve)
+    # the last checkpoint scores the estimate the cell returned
+    assert curve[-1]["armse"] == rows["daeu"]["metrics"]["armse"]
+    assert curve[-1]["msad"] == rows["daeu"]["metrics"]["msad"]
+    capsys.readouterr()
+    out = tmp_path / "figs"
+    assert main(["plot", "--store", str(store), "--output", str(out), "--figures", "learning-curves"]) == 0
+    names = [Path(p).name for p in capsys.readouterr().out.split()]
+    assert names == ["standard_learning-curves_daeu.png"]
+    image = mpimg.imread(out / names[0])
+    assert min(image.shape[:2]) > 200 and np.ptp(image[..., :3]) > 0.5
+    assert main(["plot", "--store", str(store), "--output", str(out), "--figures", "curves"]) == 2
+    assert "--figures: unknown figure 'curves'" in _error(capsys)

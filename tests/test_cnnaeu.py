@@ -62,6 +62,23 @@ def test_patches_are_windows_of_the_image() -> None:
     assert small[0].shape[-2:] == (4, 4) and torch.equal(big[0][0], cube[0])
 
 
+def test_fixed_patches_are_one_set_in_a_new_order_fresh_ones_are_redrawn() -> None:
+    cube = torch.arange(2 * 30 * 30, dtype=torch.float32).reshape(1, 2, 30, 30)
+    obs_shape = type("Obs", (), {"image_shape": (30, 30)})()
+
+    def corners(method: CNNAEU, epochs: int) -> list[list[float]]:
+        method.prepare_data(cube[0].reshape(2, -1).T, obs_shape)  # type: ignore[arg-type]
+        generator = torch.Generator().manual_seed(0)
+        return [[float(p[0, 0, 0]) for p in torch.cat(method.batches(cube, generator))] for _ in range(epochs)]
+
+    fixed = corners(CNNAEU(n_patches=12, batch_size=5, patch_size=4, patch_draw="fixed"), 3)
+    assert all(sorted(epoch) == sorted(fixed[0]) for epoch in fixed) and fixed[1] != fixed[0]
+    fresh = corners(CNNAEU(n_patches=12, batch_size=5, patch_size=4, patch_draw="fresh"), 3)
+    assert sorted(fresh[1]) != sorted(fresh[0]) and fresh[0] == fixed[0]  # the same first draw
+    again = corners(CNNAEU(n_patches=12, batch_size=5, patch_size=4, patch_draw="fixed"), 3)
+    assert again == fixed  # a new fit draws its set again, from its own generator
+
+
 @pytest.mark.parametrize("shape", [(9, 7), (3, 20)])
 def test_ci_fit_contract(shape: tuple[int, int]) -> None:
     obs = tiny_observation(shape)

@@ -26,33 +26,33 @@ from hubench.scene import Observation
 DEFAULTS: dict[str, dict[str, Any]] = {
     "daeu": {
         "epochs": 100, "batch_size": 20, "lr": 0.001, "lr_step": 0, "lr_gamma": 0.5, "grad_clip": None,
-        "patience": 0, "min_delta": 0.0001, "init": "vca", "device": "auto", "random_state": None,
+        "stop_tol": 0.001, "stop_window": 10, "init": "vca", "device": "auto", "random_state": None,
         "leaky_slope": 0.1, "dropout": 0.0045, "decoder_lr_scale": 1.0,
     },
     "cnnaeu": {
         "epochs": 320, "batch_size": 15, "lr": 0.0003, "lr_step": 0, "lr_gamma": 0.5, "grad_clip": None,
-        "patience": 0, "min_delta": 0.0001, "init": "vca", "device": "auto", "random_state": None,
-        "n_patches": 250, "patch_size": 40, "kernel_size": 11, "hidden": 48, "leaky_slope": 0.02,
+        "stop_tol": 0.001, "stop_window": 10, "init": "random", "device": "auto", "random_state": None,
+        "n_patches": 250, "patch_draw": "fixed", "patch_size": 40, "kernel_size": 11, "hidden": 48, "leaky_slope": 0.02,
         "dropout": 0.2, "softmax_scale": 3.0, "decoder_lr_scale": 1.0,
     },
     "deq-unmix": {  # no batch_size: the whole image is the one batch
         "epochs": 100, "lr": 0.01, "lr_step": 15, "lr_gamma": 0.8, "grad_clip": 1.0,
-        "patience": 0, "min_delta": 0.0, "init": "vca", "device": "auto", "random_state": None,
-        "eta": None, "max_iter": 10, "tol": 0.0001, "eval_max_iter": 50, "anderson_m": 5,
+        "stop_tol": 0.001, "stop_window": 10, "init": "vca", "device": "auto", "random_state": None,
+        "eta": None, "max_iter": 10, "tol": 0.0001, "eval_max_iter": None, "anderson_m": 5,
         "anderson_lam": 0.1, "backward": "implicit", "backward_max_iter": 40, "backward_tol": 1e-06,
         "alpha": 0.2, "decoder_lr_scale": 0.7, "weight_decay": 1e-05, "hidden": 32,
         "n_superpixels": None, "compactness": 1.0, "prox_pixel_weight": 0.99,
     },
     "smile": {
         "epochs": 250, "batch_size": 2, "lr": 0.003, "lr_step": 0, "lr_gamma": 0.5, "grad_clip": None,
-        "patience": 0, "min_delta": 0.0, "init": "vca", "device": "auto", "random_state": None,
+        "stop_tol": 0.001, "stop_window": 10, "init": "vca", "device": "auto", "random_state": None,
         "sr_weight": 1.0, "scale": 2, "kernel": "gaussian", "sigma": None, "hidden": 32,
         "unmix_loss": "mse", "n_patches": 2, "patch_size": 32, "decoder_lr_scale": 1 / 30,
         "leaky_slope": 0.1,
     },
     "ws-net": {
         "epochs": 60, "batch_size": 128, "lr": 0.002, "lr_step": 0, "lr_gamma": 0.5, "grad_clip": 1.0,
-        "patience": 10, "min_delta": 1e-05, "init": "vca", "device": "auto", "random_state": None,
+        "stop_tol": 0.001, "stop_window": 10, "init": "vca", "device": "auto", "random_state": None,
         "decoder_lr_scale": 0.025, "width": 16, "d_state": 8, "expand": 2, "patch": 4, "heads": 2,
         "wavelet": "db2", "levels": 2, "wavelet_mode": "symmetric", "use_wavelet": True,
         "use_mamba": True, "use_attention": True, "use_gate": True, "ls_prior": True,
@@ -209,7 +209,7 @@ def test_a_shared_hyperparameter_without_default_is_required() -> None:
         pass
 
     assert inspect.signature(Open.__init__).parameters["epochs"].default is inspect.Parameter.empty
-    assert "epochs" not in Open.defaults() and Open.defaults()["patience"] == 0
+    assert "epochs" not in Open.defaults() and Open.defaults()["stop_window"] == 10
     with pytest.raises(TypeError, match="missing required keyword-only argument"):
         Open(batch_size=2, lr=0.1)
     assert Open(epochs=1, batch_size=2, lr=0.1).epochs == 1

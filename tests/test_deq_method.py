@@ -91,3 +91,18 @@ def test_bad_parameters_are_rejected(params: dict, match: str) -> None:
     scene = _smooth_scene(8, 8)
     with pytest.raises(ParameterError, match=match):
         get_method("deq-unmix", profile="ci", device="cpu", **params).fit(scene.observation())
+
+
+def test_learning_curve_reads_the_training_equilibrium_without_changing_training() -> None:
+    scene = _smooth_scene()
+    plain = get_method("deq-unmix", profile="ci", device="cpu", random_state=3).fit(scene.observation())
+    method = get_method("deq-unmix", profile="ci", device="cpu", random_state=3)
+    seen = []
+    method.scorer = lambda estimate: seen.append(estimate.A) or {"armse": float(np.abs(estimate.A - scene.A).mean())}
+    est = method.fit(scene.observation())
+    np.testing.assert_array_equal(est.A, plain.A)  # scoring leaves training and the read-out alone
+    np.testing.assert_array_equal(est.E, plain.E)
+    curve = est.info["learning_curve"]
+    assert [int(e["epoch"]) for e in curve] == [0, 1, 2, 3] and len(seen) == 4
+    assert est.info["train_iterations"] == plain.info["train_iterations"]  # checkpoints are not training solves
+    assert all(np.allclose(A.sum(1), 1) and A.min() >= 0 for A in seen)

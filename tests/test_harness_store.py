@@ -88,3 +88,28 @@ def test_peak_memory_sees_a_block_held_during_the_context() -> None:
         time.sleep(0.05)
     del block
     assert 40 <= mem.peak_mb <= 80
+
+
+def test_training_record_round_trips_through_the_store(tmp_path: Path) -> None:
+    curve = [{"epoch": 0.0, "seconds": 0.0, "armse": 0.2, "msad": 0.05},
+             {"epoch": 5.0, "seconds": 0.1, "loss": 0.03, "armse": 0.1, "msad": 0.04, "weak_ap": math.nan}]
+    training = {"epochs": 5, "training_converged": True, "loss_history": [0.1, 0.05, 0.04, 0.035, 0.03],
+                "learning_curve": curve}
+    outcome = _outcome(0.1)
+    outcome.training = training
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        store.put(_cell(0), outcome, provenance())
+        store.put(_cell(1), _outcome(0.2), provenance())  # a method that does not train
+    with ResultStore(tmp_path / "r.sqlite", readonly=True) as store:
+        rows = {row["seed"]: row for row in store.rows()}
+        frame = store.to_frame().set_index("seed")
+    assert rows[1]["training"] is None
+    back = rows[0]["training"]
+    assert back["learning_curve"][1]["weak_ap"] is None  # NaN is stored as null
+    back["learning_curve"][1]["weak_ap"] = math.nan
+    assert back["loss_history"] == training["loss_history"] and back["epochs"] == 5
+    assert back["learning_curve"][0] == curve[0]
+    assert {k: v for k, v in back["learning_curve"][1].items() if k != "weak_ap"} == {
+        k: v for k, v in curve[1].items() if k != "weak_ap"}
+    assert frame.loc[0, "training_converged"] == 1.0 and frame.loc[0, "epochs"] == 5.0
+    assert math.isnan(frame.loc[1, "training_converged"])

@@ -1,5 +1,6 @@
 """``hubench plot``: figures of a results store (abundance maps, spectra, metrics vs SNR,
-weak-endmember precision-recall curves). See docs/dev/figures.md."""
+weak-endmember precision-recall curves, deep methods' learning curves). See
+docs/dev/figures.md."""
 
 from __future__ import annotations
 
@@ -54,15 +55,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--methods", default=None, help="comma-separated method names or labels (default: all)"
     )
     parser.add_argument(
+        "--figures", default=None,
+        help="comma-separated figures to draw: abundances, spectra, metrics-vs-snr, weak-pr, "
+        "learning-curves (default: all)",
+    )
+    parser.add_argument(
         "--format", default="png", help="comma-separated image formats: png, svg (default: png)"
     )
 
 
 def run(args: argparse.Namespace) -> int:
     from hubench.report.fig_style import parse_formats
-    from hubench.report.figures import plot_store
+    from hubench.report.figures import KINDS, plot_store
 
     formats = parse_formats(args.format)
+    kinds = KINDS if args.figures is None else tuple(k.strip() for k in args.figures.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        raise ParameterError(f"--figures: unknown figure {unknown[0]!r}; choose from {', '.join(KINDS)}"
+                             if unknown else f"--figures: name at least one of {', '.join(KINDS)}")
     if args.seed is not None and args.seed < 0:
         raise ParameterError(f"--seed: seeds are non-negative integers, got {args.seed}")
     result = plot_store(
@@ -73,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         methods=args.methods,
         formats=formats,
+        kinds=kinds,
     )
     for note in result.notes:
         sys.stderr.write(f"note: {note}\n")

@@ -2,7 +2,7 @@
 
 A deep method subclasses :class:`DeepMethod` and provides its network (an
 :class:`UnmixingNetwork`), its loss and its hyperparameters; everything else (device,
-seeding, determinism, training loop, early stopping, timing, peak memory, progress,
+seeding, determinism, training loop, its stopping rule and learning curve, timing, peak memory, progress,
 the returned Estimate) lives here. See ``docs/dev/deep-methods.md``.
 """
 
@@ -18,18 +18,19 @@ from hubench.deep.base import (
 from hubench.deep.device import resolve_device, resolve_seed, seeded
 from hubench.deep.layers import LinearDecoder, UnmixingNetwork, pad2d
 from hubench.deep.losses import sad_loss, spectral_angle
-from hubench.deep.training import EarlyStopping, ProgressHook, TrainResult, train
+from hubench.deep.training import ProgressHook, StoppingRule, TrainResult, checkpoint_every, train
 from hubench.memory import PeakMemory
 
 __all__ = [
     "SHARED_PARAMS",
     "DeepMethod",
-    "EarlyStopping",
     "LinearDecoder",
     "PeakMemory",
     "ProgressHook",
+    "StoppingRule",
     "TrainResult",
     "UnmixingNetwork",
+    "checkpoint_every",
     "decoder_param_groups",
     "iterate_batches",
     "pad2d",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,7 +21,7 @@ import torch
 
 from hubench.deep.device import DEVICE_RULE, resolve_device, resolve_seed, seeded
 from hubench.deep.layers import UnmixingNetwork
-from hubench.deep.training import EarlyStopping, ProgressHook, train
+from hubench.deep.training import CHECKPOINTS, CheckpointHook, ProgressHook, StoppingRule, train
 from hubench.memory import PeakMemory
 from hubench.method import Method
 from hubench.params import Choice, Int, Real, Rule
@@ -30,12 +30,16 @@ from hubench.solvers.vca import vca
 
 INITS = ("vca", "random")
 
+Scorer = Callable[[Estimate], Mapping[str, float]]
+"""``scorer(estimate)``: quality of an estimate against a reference (the harness's; a
+method never sees the reference itself, only these scores on its learning curve)."""
+
 #: The hyperparameters every deep method has, in this order. Their types are the
 #: annotations of :class:`DeepMethod`, their rules its ``param_rules``, their defaults
 #: its ``shared_defaults`` merged with the method's.
 SHARED_PARAMS = (
-    "epochs", "batch_size", "lr", "lr_step", "lr_gamma", "grad_clip", "patience",
-    "min_delta", "init", "device", "random_state",
+    "epochs", "batch_size", "lr", "lr_step", "lr_gamma", "grad_clip", "stop_tol",
+    "stop_window", "init", "device", "random_state",
 )
 
 
@@ -61,15 +65,15 @@ class DeepMethod(Method):
     Hyperparameters
     ---------------
     The shared ones (:data:`SHARED_PARAMS`: ``epochs``, ``batch_size``, ``lr``,
-    ``lr_step``, ``lr_gamma``, ``grad_clip``, ``patience``, ``min_delta``, ``init``,
+    ``lr_step``, ``lr_gamma``, ``grad_clip``, ``stop_tol``, ``stop_window``, ``init``,
     ``device``, ``random_state``) are declared here once: their types (the annotations
     below), rules (``param_rules``) and defaults (``shared_defaults``). A subclass writes
 
     ``shared_defaults``
         Its defaults for the shared ones: ``epochs``, ``batch_size`` and ``lr`` (they
         have none here), and any other whose default differs from this class's
-        (``lr_step=0``, ``lr_gamma=0.5``, ``grad_clip=None``, ``patience=0``,
-        ``min_delta=1e-4``, ``init="vca"``, ``device="auto"``, ``random_state=None``).
+        (``lr_step=0``, ``lr_gamma=0.5``, ``grad_clip=None``, ``stop_tol=1e-3``,
+        ``stop_window=10``, ``init="vca"``, ``device="auto"``, ``random_state=None``).
         Merged along the class hierarchy, like ``param_rules``.
     ``shared_fixed`` (rarely)
         Shared ones that are not hyperparameters of the method, with the value they
@@ -96,12 +100,22 @@ class DeepMethod(Method):
     progress : callable or None
         Not a hyperparameter: set it after construction to
         ``progress(epoch, n_epochs, loss)`` to follow training.
+    scorer : callable or None
+        Not a hyperparameter: the harness sets it to ``scorer(estimate) -> {metric:
+        value}`` (scores against its reference) to record quality on the learning
+        curve (``info["learning_curve"]``); the estimate scored at a checkpoint is the
+        method's usual output at that point of training.
     """
 
     requires: ClassVar[tuple[str, ...]] = ("torch",)
     # An ensemble of a deep method varies its random start and batches (hubench.ensemble).
     ensemble_mode: ClassVar[str] = "seeds"
     progress: ProgressHook | None = None
+    scorer: Scorer | None = None
+    #: About how many learning-curve checkpoints a fit records (see
+    #: :func:`~hubench.deep.training.checkpoint_every`); fewer where a forward pass of
+    #: the whole image is dear against an epoch.
+    curve_points: ClassVar[int] = CHECKPOINTS
     param_rules: ClassVar[Mapping[str, Rule]] = {
         "epochs": Int(min=1),
         "batch_size": Int(min=1),
@@ -109,14 +123,14 @@ class DeepMethod(Method):
         "lr_step": Int(min=0, hint="(0 = constant LR)"),
         "lr_gamma": Real(0, open_lo=True),
         "grad_clip": Real(0, open_lo=True, none_ok="no clipping"),
-        "patience": Int(min=0, hint="(0 = never stop early)"),
-        "min_delta": Real(0),
+        "stop_tol": Real(0, hint="(relative change of the loss; 0 = train to the epochs cap)"),
+        "stop_window": Int(min=1),
         "init": Choice(*INITS),
         "device": DEVICE_RULE,
         "random_state": Int(none_ok="a fresh seed"),
     }
     shared_defaults: ClassVar[Mapping[str, Any]] = {
-        "lr_step": 0, "lr_gamma": 0.5, "grad_clip": None, "patience": 0, "min_delta": 1e-4,
+        "lr_step": 0, "lr_gamma": 0.5, "grad_clip": None, "stop_tol": 1e-3, "stop_window": 10,
         "init": "vca", "device": "auto", "random_state": None,
     }
     shared_fixed: ClassVar[Mapping[str, Any]] = {}
@@ -130,8 +144,8 @@ class DeepMethod(Method):
     lr_step: int
     lr_gamma: float
     grad_clip: float | None
-    patience: int
-    min_delta: float
+    stop_tol: float
+    stop_window: int
     init: str
     device: str
     random_state: int | None
@@ -256,6 +270,11 @@ class DeepMethod(Method):
             ).to(device)
             optimizer = self.make_optimizer(network)
             generator = torch.Generator().manual_seed(seed)
+            scorer = self.scorer
+            checkpoint: CheckpointHook | None = None
+            if scorer is not None:
+                def checkpoint() -> Mapping[str, float]:
+                    return scorer(self.checkpoint_estimate(network, data))
             result = train(
                 network,
                 batches=lambda _epoch: self.batches(data, generator),
@@ -263,20 +282,20 @@ class DeepMethod(Method):
                 optimizer=optimizer,
                 scheduler=self.make_scheduler(optimizer),
                 epochs=self.epochs,
-                early_stopping=EarlyStopping(self.patience, float(self.min_delta)),
+                stopping=StoppingRule(float(self.stop_tol), int(self.stop_window)),
                 grad_clip=self.grad_clip,
                 constrain=network.constrain_,
                 progress=self.progress,
+                checkpoint=checkpoint,
+                checkpoints=self.curve_points,
             )
-            with torch.no_grad():
-                A = network.abundances(data).double().cpu().numpy()
-                E = network.endmembers().double().cpu().numpy()
-                Y_hat_t = network.reconstruction(data)
-                Y_hat = None if Y_hat_t is None else Y_hat_t.double().cpu().numpy()
+            estimate = self.current_estimate(network, data)
         info = {
             "loss_history": result.loss_history,
             "epochs": result.epochs,
-            "stopped_early": result.stopped_early,
+            "training_converged": result.converged,
+            "learning_curve": result.curve,
+            "checkpoint_seconds": result.checkpoint_seconds,
             "final_loss": result.loss_history[-1] if result.loss_history else None,
             "device": str(device),
             "seed": seed,
@@ -286,7 +305,23 @@ class DeepMethod(Method):
             "peak_mem_mb": memory.peak_mb,
             "n_parameters": sum(p.numel() for p in network.parameters()),
         }
-        return Estimate(A=to_simplex(A), E=E, Y_hat=Y_hat, info=info)
+        return Estimate(A=estimate.A, E=estimate.E, Y_hat=estimate.Y_hat, info=info)
+
+    def checkpoint_estimate(self, network: UnmixingNetwork, data: Any) -> Estimate:
+        """The estimate a learning-curve checkpoint scores: :meth:`current_estimate`
+        unless a method's read-out is much dearer than its training forward pass
+        (DEQ-Unmix solves to its training cap here, to ``eval_max_iter`` at the end)."""
+        return self.current_estimate(network, data)
+
+    def current_estimate(self, network: UnmixingNetwork, data: Any) -> Estimate:
+        """The network's estimate now (its forward pass, eval mode): the fit's output at
+        the end, a learning-curve checkpoint's during training. ``info`` is empty."""
+        with torch.no_grad():
+            A = network.abundances(data).double().cpu().numpy()
+            E = network.endmembers().double().cpu().numpy()
+            Y_hat_t = network.reconstruction(data)
+            Y_hat = None if Y_hat_t is None else Y_hat_t.double().cpu().numpy()
+        return Estimate(A=to_simplex(A), E=E, Y_hat=Y_hat, info={})
 
 
 def _own_parameters(cls: type, init: Any) -> list[inspect.Parameter]:

@@ -1,17 +1,26 @@
-"""The one training loop every deep method uses.
+"""The one training loop every deep method uses, its stopping rule and its learning curve.
 
 One epoch = one pass over the batches a method yields; after every optimiser step the
 method's constraints are re-imposed (e.g. non-negative decoder weights), the gradient
 norm is clipped first when asked. The epoch's loss is the mean of its step losses;
-the learning-rate schedule steps once per epoch; training stops early when the epoch
-loss has not improved by at least ``min_delta`` for ``patience`` epochs in a row.
+the learning-rate schedule steps once per epoch.
+
+Stopping (:class:`StoppingRule`, no ground truth): training ends when the relative
+change of the training loss between two consecutive windows of ``window`` epochs falls
+below ``tol`` (``training_converged``), or at the cap of ``epochs``.
+
+Learning curve (:func:`checkpoint_every`): at epoch 0 (before any step), every ``k``
+epochs and at the last epoch the loop records the epoch, the seconds of training so
+far (checkpoint work excluded) and the epoch's loss (none at epoch 0); with a ``checkpoint`` callback
+(the harness's scorer, which alone sees the reference) it adds what the callback
+returns (e.g. ``armse``, ``msad``, ``weak_ap`` of the current estimate).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,39 +30,60 @@ from torch import nn
 ProgressHook = Callable[[int, int, float], None]
 """``progress(epoch, n_epochs, loss)``: called after every epoch (``epoch`` from 1)."""
 
+CheckpointHook = Callable[[], Mapping[str, float]]
+"""``checkpoint()``: scores of the network's current estimate (called in eval mode,
+under ``no_grad``); the loop puts the network back in train mode afterwards."""
 
-@dataclass
-class EarlyStopping:
-    """Stop when the loss has not improved by ``min_delta`` for ``patience`` epochs.
+#: About this many checkpoints per run by default, whatever the budget (plus epoch 0).
+CHECKPOINTS = 20
 
-    ``patience=0`` never stops. ``min_delta`` is absolute, in the loss's own units
-    (radians for a SAD loss).
+
+def checkpoint_every(epochs: int, points: int = CHECKPOINTS) -> int:
+    """Epochs between two learning-curve checkpoints: ``max(1, ceil(epochs / points))``.
+
+    About ``points`` checkpoints whatever the cap (plus epoch 0 and the last epoch), so
+    scoring costs a fixed share of training: ``points`` forward passes of the whole
+    image and scorings, against ``epochs`` epochs. A method whose forward pass is dear
+    against an epoch (DEQ-Unmix's fixed-point solve) asks for fewer points.
+    """
+    return max(1, math.ceil(epochs / max(1, points)))
+
+
+@dataclass(frozen=True)
+class StoppingRule:
+    """Stop when the training loss has stopped changing; uses no ground truth.
+
+    After epoch ``t >= 2 * window``, with ``prev`` the mean loss of epochs
+    ``t-2w+1 .. t-w`` and ``cur`` that of ``t-w+1 .. t``: converged when
+    ``|prev - cur| < tol * |prev|``. Means over windows smooth the epoch-to-epoch noise
+    of mini-batch losses; the change is relative, so one ``tol`` fits a SAD loss in
+    radians and an MSE alike. ``tol=0`` never stops (train to the cap).
     """
 
-    patience: int
-    min_delta: float
-    best: float = math.inf
-    stale_epochs: int = 0
+    tol: float
+    window: int
 
-    def update(self, loss: float) -> bool:
-        """Record one epoch's loss; return True when training should stop."""
-        if loss < self.best - self.min_delta:
-            self.best = loss
-            self.stale_epochs = 0
+    def converged(self, losses: Sequence[float]) -> bool:
+        """Whether the rule holds after the last of ``losses`` (one per epoch)."""
+        w = self.window
+        if self.tol <= 0 or w < 1 or len(losses) < 2 * w:
             return False
-        self.best = min(self.best, loss)
-        self.stale_epochs += 1
-        return self.patience > 0 and self.stale_epochs >= self.patience
+        prev = math.fsum(losses[-2 * w:-w]) / w
+        cur = math.fsum(losses[-w:]) / w
+        return abs(prev - cur) < self.tol * abs(prev)
 
 
 @dataclass
 class TrainResult:
-    """What the loop reports: per-epoch losses, epochs run, why it stopped, seconds."""
+    """What the loop reports: per-epoch losses, epochs run, whether the stopping rule
+    ended it (``converged``; False = the cap), the learning curve and its cost."""
 
     loss_history: list[float] = field(default_factory=list)
     epochs: int = 0
-    stopped_early: bool = False
+    converged: bool = False
     seconds: float = 0.0
+    curve: list[dict[str, float]] = field(default_factory=list)
+    checkpoint_seconds: float = 0.0
 
 
 def train(
@@ -64,12 +94,14 @@ def train(
     optimizer: torch.optim.Optimizer,
     scheduler: Any | None,
     epochs: int,
-    early_stopping: EarlyStopping,
+    stopping: StoppingRule,
     grad_clip: float | None = None,
     constrain: Callable[[], None] | None = None,
     progress: ProgressHook | None = None,
+    checkpoint: CheckpointHook | None = None,
+    checkpoints: int = CHECKPOINTS,
 ) -> TrainResult:
-    """Train ``network`` in place and return its loss history.
+    """Train ``network`` in place and return its loss history and learning curve.
 
     Parameters
     ----------
@@ -83,9 +115,9 @@ def train(
         A torch optimiser and an optional LR scheduler, stepped once per epoch
         (``ReduceLROnPlateau`` is given the epoch loss).
     epochs : int
-        Maximum number of epochs.
-    early_stopping : EarlyStopping
-        The plateau rule.
+        The cap on epochs.
+    stopping : StoppingRule
+        The convergence rule on the loss.
     grad_clip : float or None
         Clip the global gradient norm to this value before each step.
     constrain : callable or None
@@ -93,6 +125,13 @@ def train(
         feasible set, e.g. clamping decoder weights to be non-negative).
     progress : callable or None
         ``progress(epoch, epochs, loss)`` after every epoch.
+    checkpoint : callable or None
+        ``checkpoint()`` at each learning-curve checkpoint (:func:`checkpoint_every`),
+        in eval mode under ``no_grad``; its scores join the curve's entry. It must not
+        touch the optimiser or a random generator, so training is the same with or
+        without it.
+    checkpoints : int
+        About how many checkpoints (:func:`checkpoint_every`).
 
     Raises
     ------
@@ -101,9 +140,25 @@ def train(
         smaller learning rate.
     """
     result = TrainResult()
+    every = checkpoint_every(epochs, checkpoints)
     start = time.perf_counter()
     params = [p for p in network.parameters() if p.requires_grad]
+
+    def record(epoch: int, loss: float | None) -> None:
+        tick = time.perf_counter()
+        entry = {"epoch": float(epoch), "seconds": tick - start - result.checkpoint_seconds}
+        if loss is not None:
+            entry["loss"] = loss
+        if checkpoint is not None:
+            network.eval()
+            with torch.no_grad():
+                entry.update((str(k), float(v)) for k, v in checkpoint().items())
+            network.train()
+        result.curve.append(entry)
+        result.checkpoint_seconds += time.perf_counter() - tick
+
     network.train()
+    record(0, None)  # the start: no loss yet
     for epoch in range(epochs):
         total, steps = 0.0, 0
         for batch in batches(epoch):
@@ -133,9 +188,11 @@ def train(
                 scheduler.step()
         if progress is not None:
             progress(epoch + 1, epochs, epoch_loss)
-        if early_stopping.update(epoch_loss):
-            result.stopped_early = epoch + 1 < epochs
+        result.converged = stopping.converged(result.loss_history)
+        if result.converged or epoch + 1 == epochs or (epoch + 1) % every == 0:
+            record(epoch + 1, epoch_loss)
+        if result.converged:
             break
     network.eval()
-    result.seconds = time.perf_counter() - start
+    result.seconds = time.perf_counter() - start - result.checkpoint_seconds
     return result

@@ -2,7 +2,9 @@
 
 One typed record, from the worker through the pool and the runner to the store.
 ``scene_seconds`` and ``score_seconds`` (scene generation or cache lookup, and scoring)
-are for overhead accounting and are not stored.
+are for overhead accounting and are not stored. ``training`` is what a deep method
+reports about its training (:data:`TRAINING_KEYS` of its ``Estimate.info``), stored as
+JSON; None for methods that do not train.
 """
 
 from __future__ import annotations
@@ -11,6 +13,16 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+#: The keys of a deep method's ``Estimate.info`` kept in the store's ``training`` column.
+TRAINING_KEYS = ("epochs", "training_converged", "loss_history", "learning_curve", "checkpoint_seconds", "init")
+
+
+def training_record(info: dict[str, Any]) -> dict[str, Any] | None:
+    """The training part of ``info`` (:data:`TRAINING_KEYS` present), or None if none is."""
+    if "training_converged" not in info:
+        return None
+    return {key: info[key] for key in TRAINING_KEYS if key in info}
 
 
 def now_iso() -> str:
@@ -34,6 +46,7 @@ class Outcome:
     finished_at: str | None = None
     scene_seconds: float | None = None
     score_seconds: float | None = None
+    training: dict[str, Any] | None = None
 
     def end(self, status: str | None = None, reason: str | None = None) -> Outcome:
         """Set the status and reason (when given) and the finishing time; return self."""

@@ -10,13 +10,19 @@ killed with SIGKILL loses at most the cells that were running. Estimates
 (``--save-estimates``) go to ``estimates/<key>.npz`` beside the database (``A``, ``E``
 when blind, ``alignment``), written to a temporary name and renamed.
 
+Column ``training`` (schema 3) holds what a deep method reports about its training,
+as JSON: ``epochs``, ``training_converged`` (the stopping rule ended it; false = the
+epochs cap), ``loss_history`` and ``learning_curve`` (a list of checkpoints ``{epoch,
+seconds, loss, armse, msad, weak_ap, ...}``); NULL for methods that do not train.
+
 Every JSON column is strict JSON: in ``metrics`` a NaN or infinite value is ``null``;
 in the parameter columns a non-finite float is the string ``"inf"``, ``"-inf"`` or
 ``"nan"`` (see :func:`hubench.harness.grid.canonical`).
 
 Schema 3 added ``ensemble`` (K of ``--ensemble K``; 1 or NULL: one fit),
 ``cpu_seconds`` (CPU time of the fit, all threads) and ``info`` (strict JSON: what the
-estimate said about its fit that reports use, e.g. the ensemble's members and cost).
+estimate said about its fit that reports use, e.g. the ensemble's members and cost)
+and ``training`` (above).
 
 A store written by schema 1 (hubench before the cell-identity change) or 2 is migrated
 in place, in one transaction, when a run opens it for writing: the new columns are
@@ -77,15 +83,18 @@ _COLUMNS = [
     # schema 2
     ("task", "TEXT"), ("threads", "INTEGER"), ("scenario_version", "TEXT"), ("scene_sha256", "TEXT"),
     # schema 3
-    ("ensemble", "INTEGER"), ("cpu_seconds", "REAL"), ("info", "TEXT"),
+    ("ensemble", "INTEGER"), ("cpu_seconds", "REAL"), ("info", "TEXT"), ("training", "TEXT"),
 ]
 COLUMNS = [name for name, _ in _COLUMNS]
 V1_COLUMNS = COLUMNS[: COLUMNS.index("task")]
 V2_COLUMNS = COLUMNS[: COLUMNS.index("ensemble")]
 #: The columns each readable schema has.
 SCHEMA_COLUMNS = {1: V1_COLUMNS, 2: V2_COLUMNS, 3: COLUMNS}
-FRAME_COLUMNS = [c for c in COLUMNS if c != "metrics"]
-_JSON_COLUMNS = ("method_params", "scenario_params", "metrics", "alignment", "info")
+#: Read from ``training`` into the frame: epochs run and whether the stopping rule
+#: (not the cap) ended training (1.0 / 0.0; NaN for methods that do not train).
+TRAINING_FRAME_COLUMNS = ["epochs", "training_converged"]
+FRAME_COLUMNS = [c for c in COLUMNS if c not in ("metrics", "training")] + TRAINING_FRAME_COLUMNS
+_JSON_COLUMNS = ("method_params", "scenario_params", "metrics", "alignment", "info", "training")
 _CLAIMS = ("CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, host TEXT, pid INTEGER, "
            "proc_start TEXT, run_id TEXT, claimed_at TEXT)")
 
@@ -361,6 +370,7 @@ class ResultStore:
             "scenario_version": cell.scenario_version, "scene_sha256": cell.scene_sha256,
             "ensemble": cell.ensemble, "cpu_seconds": outcome.cpu_seconds,
             "info": strict_json(outcome.info) if outcome.info else None,
+            "training": None if outcome.training is None else strict_json(outcome.training),
         }
         row.update({k: provenance.get(k) for k in COLUMNS if k not in row})
         marks = ", ".join("?" for _ in COLUMNS)
@@ -463,6 +473,24 @@ class ResultStore:
         """Every stored row as a dict (JSON columns decoded)."""
         return self._records()
 
+    def training(self, keys: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """``{key: training record}`` (the ``training`` column, JSON decoded) of the cells
+        that have one, all or those among ``keys``; empty for a store before schema 3."""
+        if "training" not in self._columns():
+            return {}
+        wanted = None if keys is None else set(keys)
+        out = {}
+        for key, text in self._query("SELECT key, training FROM results WHERE training IS NOT NULL"):
+            if wanted is not None and key not in wanted:
+                continue
+            try:
+                record = json.loads(str(text))
+            except ValueError:
+                continue  # a damaged record draws no curve; the row itself stays readable
+            if isinstance(record, dict):
+                out[str(key)] = record
+        return out
+
     def load_estimate(self, key: str) -> dict[str, Any]:
         """The saved arrays of cell ``key`` (``A``, ``alignment`` and ``E`` if blind)."""
         import numpy as np
@@ -480,6 +508,11 @@ class ResultStore:
 
         records, names = [], set()
         for row in self._records():
+            training = row.pop("training") or {}
+            if isinstance(training, dict):
+                epochs, converged = training.get("epochs"), training.get("training_converged")
+                row["epochs"] = np.nan if epochs is None else float(epochs)
+                row["training_converged"] = np.nan if converged is None else float(bool(converged))
             metrics = row.pop("metrics") or {}
             if not isinstance(metrics, dict):
                 raise StoreError(f"--store: {self.path}: row {row['key']} has metrics that are not an object; "
@@ -487,7 +520,7 @@ class ResultStore:
             for name in ("method_params", "scenario_params", "alignment", "info"):
                 row[name] = to_json(row[name])
             for name, value in metrics.items():
-                column = f"metric_{name}" if name in COLUMNS else name
+                column = f"metric_{name}" if name in COLUMNS or name in TRAINING_FRAME_COLUMNS else name
                 try:
                     row[column] = np.nan if value is None else float(value)
                 except (TypeError, ValueError):
@@ -496,7 +529,8 @@ class ResultStore:
             records.append(row)
         metric_columns = sorted(names, key=_natural)
         frame = pd.DataFrame.from_records(records, columns=FRAME_COLUMNS + metric_columns)
-        for column in ["snr_db", "fit_seconds", "peak_mem_mb", "cpu_seconds", *metric_columns]:
+        for column in ["snr_db", "fit_seconds", "peak_mem_mb", "cpu_seconds", *TRAINING_FRAME_COLUMNS,
+                       *metric_columns]:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
         frame["seed"] = pd.to_numeric(frame["seed"], errors="coerce").fillna(-1).astype("int64")
         frame["threads"] = pd.to_numeric(frame["threads"], errors="coerce").astype("Int64")

@@ -21,7 +21,7 @@ from typing import Any
 
 from hubench.harness.degenerate import degeneracy
 from hubench.harness.grid import Cell, canonical, load_plugins, to_json
-from hubench.harness.outcome import Outcome
+from hubench.harness.outcome import Outcome, training_record
 from hubench.harness.processes import TOKEN_ENV, kill_tree
 from hubench.memory import PeakMemory
 
@@ -78,6 +78,29 @@ def _is_invalid_estimate(exc: BaseException) -> bool:
         last = tb.tb_frame.f_code
         tb = tb.tb_next
     return last is Method.fit.__code__
+
+
+#: The metrics a learning-curve checkpoint records (those the scene defines).
+CURVE_METRICS = ("armse", "msad", "weak_ap")
+
+
+def curve_scorer(scene: Any) -> Any:
+    """``scorer(estimate) -> {armse, msad, weak_ap}`` against ``scene``'s reference.
+
+    Given to a deep method as its ``scorer``: the method sees only these scores of its
+    current estimate at each learning-curve checkpoint, never the reference. Metrics
+    the scene leaves undefined (NaN: no weak endmember) are left out.
+    """
+    import math
+
+    from hubench.metrics import evaluate
+
+    def scorer(estimate: Any) -> dict[str, float]:
+        metrics = evaluate(scene, estimate).metrics
+        values = {name: float(metrics[name]) for name in CURVE_METRICS if name in metrics}
+        return {name: value for name, value in values.items() if math.isfinite(value)}
+
+    return scorer
 
 
 def _save_estimate(path: str, estimate: Any, alignment: Any) -> None:
@@ -137,6 +160,8 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> Outcome:
         out.scene_seconds = time.perf_counter() - tick
         method = METHODS.get(cell.method)(**cell.method_params)
         observation = scene.observation(supervised=cell.task == "supervised", priors=cell.task == "priors")
+        if hasattr(method, "scorer"):  # a deep method: score its learning curve
+            method.scorer = curve_scorer(scene)
     except (Exception, SystemExit) as exc:
         return fail("error", "setup failed: " + _describe(exc))
     try:
@@ -157,6 +182,7 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> Outcome:
     if not isinstance(estimate, Estimate):
         return fail("invalid", f"fit returned {type(estimate).__name__}, not an Estimate")
     info = estimate.info
+    out.training = training_record(info)
     out.peak_mem_mb = float(info["peak_mem_mb"]) if "peak_mem_mb" in info else mem.peak_mb
     out.device = str(info.get("device", "cpu"))
     out.info = {k: info[k] for k in STORED_INFO if k in info}

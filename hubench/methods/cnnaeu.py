@@ -18,10 +18,16 @@ Choices (see docs/dev/methods.md and docs/dev/deep-methods.md):
   The decoder is a spatial filter, so the estimate's ``Y_hat`` is the network's own
   reconstruction, not ``A @ E``.
 - Non-negativity: the kernel is clamped at zero after every step.
-- Initialisation (inferred): a spatial delta, ``E_init`` (VCA by default, or
-  ``init="random"``) at the kernel centre and zeros elsewhere.
+- Initialisation: ``init="random"`` by default, as the authors' published code starts
+  the decoder at random (and keeps it non-negative); ``init="vca"`` starts from VCA's
+  endmembers (the ``ci`` and ``quick`` presets: a short run refines a good start).
+  Inferred: the kernel is a spatial delta, ``E_init`` at its centre and zeros
+  elsewhere (the authors' random kernel fills every tap).
 - ``decoder_lr_scale`` (default 1, the paper) lets short runs slow the decoder down.
-- Patches: each epoch draws ``n_patches`` random windows; an image smaller than
+- Patches: ``patch_draw="fixed"`` (default, as the authors' code): ``n_patches`` random
+  windows are drawn once per fit and every epoch goes over that set in a new order;
+  ``"fresh"`` (the ``ci`` and ``quick`` presets) draws new windows every epoch, so a
+  short run sees more of the image. An image smaller than
   ``patch_size`` along an axis uses its full extent there. Convolutions pad by
   reflection (edge replication when the image is smaller than the padding), so the
   trained network runs on the whole image, of any size, at inference.
@@ -39,7 +45,7 @@ from hubench.deep.base import DeepMethod, crop_windows, decoder_param_groups
 from hubench.deep.layers import UnmixingNetwork, pad2d
 from hubench.deep.losses import sad_loss
 from hubench.method import register_method
-from hubench.params import Int, Real, Rule
+from hubench.params import Choice, Int, Real, Rule
 from hubench.scene import Observation
 
 
@@ -103,7 +109,10 @@ class CNNAEU(DeepMethod):
     epochs, batch_size, lr : int, int, float
         Training length, patches per batch, RMSprop learning rate.
     n_patches : int
-        Random patches drawn per epoch.
+        Random patches per epoch.
+    patch_draw : {"fixed", "fresh"}
+        ``"fixed"``: one set of ``n_patches`` windows drawn at the start, shuffled every
+        epoch (the authors' code: 250 patches); ``"fresh"``: new windows every epoch.
     patch_size : int
         Side of the square training patches (clipped to the image size).
     kernel_size : int
@@ -118,8 +127,8 @@ class CNNAEU(DeepMethod):
         smaller decoder rate keeps the VCA start from being blurred away in short runs.
         The ``quick`` preset also turns dropout off: Dropout2d on the five-odd abundance
         channels needs the paper's long schedule to average out.
-    lr_step, lr_gamma, grad_clip, patience, min_delta, init, device, random_state
-        As in :class:`hubench.deep.DeepMethod` (``patience=0``: run all epochs).
+    lr_step, lr_gamma, grad_clip, stop_tol, stop_window, init, device, random_state
+        As in :class:`hubench.deep.DeepMethod` (``stop_tol=0``: run all epochs).
     """
 
     name = "cnnaeu"
@@ -128,14 +137,17 @@ class CNNAEU(DeepMethod):
     version = "1"
     deterministic = True
     presets: ClassVar[dict[str, dict[str, object]]] = {
-        "ci": {"epochs": 2, "n_patches": 2, "batch_size": 2, "patch_size": 8, "kernel_size": 3, "patience": 0},
+        "ci": {"epochs": 2, "n_patches": 2, "batch_size": 2, "patch_size": 8, "kernel_size": 3, "init": "vca",
+               "patch_draw": "fresh"},
         "quick": {"epochs": 150, "n_patches": 4, "batch_size": 2, "patch_size": 24, "kernel_size": 3,
-                  "lr": 3e-3, "decoder_lr_scale": 0.01, "dropout": 0.0, "patience": 25, "min_delta": 1e-4},
+                  "lr": 3e-3, "decoder_lr_scale": 0.01, "dropout": 0.0, "init": "vca",
+                  "patch_draw": "fresh"},
         "full": {"epochs": 320, "n_patches": 250, "batch_size": 15, "patch_size": 40, "kernel_size": 11,
-                 "lr": 3e-4, "patience": 0},
+                 "lr": 3e-4},
     }
     param_rules: ClassVar[Mapping[str, Rule]] = {
         "n_patches": Int(min=1),
+        "patch_draw": Choice("fixed", "fresh"),
         "patch_size": Int(min=1),
         "kernel_size": Int(min=1, odd=True, hint="so the output keeps its size"),
         "hidden": Int(min=1),
@@ -145,12 +157,13 @@ class CNNAEU(DeepMethod):
         "decoder_lr_scale": Real(0, open_lo=True),
     }
 
-    shared_defaults: ClassVar[Mapping[str, Any]] = {"epochs": 320, "batch_size": 15, "lr": 3e-4}
+    shared_defaults: ClassVar[Mapping[str, Any]] = {"epochs": 320, "batch_size": 15, "lr": 3e-4, "init": "random"}
 
     def __init__(
         self,
         *,
         n_patches: int = 250,
+        patch_draw: str = "fixed",
         patch_size: int = 40,
         kernel_size: int = 11,
         hidden: int = 48,
@@ -162,6 +175,7 @@ class CNNAEU(DeepMethod):
     ) -> None:
         super().__init__(**shared)
         self.n_patches = n_patches
+        self.patch_draw = patch_draw
         self.patch_size = patch_size
         self.kernel_size = kernel_size
         self.hidden = hidden
@@ -183,15 +197,25 @@ class CNNAEU(DeepMethod):
     def prepare_data(self, Y: torch.Tensor, observation: Observation) -> torch.Tensor:
         """The image as one cube, ``(1, L, H, W)``."""
         height, width = observation.image_shape
+        self._patch_set: torch.Tensor | None = None  # the fixed windows, drawn at the first epoch
         return Y.T.reshape(1, Y.shape[1], height, width)
 
     def batches(self, data: torch.Tensor, generator: torch.Generator) -> list[torch.Tensor]:
-        """``n_patches`` random windows, ``(batch, L, h, w)``, in batches of ``batch_size``."""
+        """``n_patches`` random windows, ``(batch, L, h, w)``, in batches of ``batch_size``:
+        new ones every epoch (``"fresh"``), or the set drawn at the first epoch in a new
+        order (``"fixed"``)."""
+        if self.patch_draw == "fixed" and getattr(self, "_patch_set", None) is not None:
+            patches = self._patch_set
+            assert patches is not None
+            order = torch.randperm(patches.shape[0], generator=generator).to(patches.device)
+            return list(torch.split(patches[order], self.batch_size))
         _, _, height, width = data.shape
         h, w = min(self.patch_size, height), min(self.patch_size, width)
         top = torch.randint(height - h + 1, (self.n_patches,), generator=generator)
         left = torch.randint(width - w + 1, (self.n_patches,), generator=generator)
         patches = crop_windows(data[0], top, left, h, w)  # (n, L, h, w)
+        if self.patch_draw == "fixed":
+            self._patch_set = patches
         return list(torch.split(patches, self.batch_size))
 
     def loss(self, network: UnmixingNetwork, batch: torch.Tensor) -> torch.Tensor:

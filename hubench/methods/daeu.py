@@ -107,9 +107,10 @@ class DAEU(DeepMethod):
         StepLR schedule (``lr_step=0``: constant learning rate, as in the paper).
     grad_clip : float or None
         Clip the gradient norm (None: no clipping, as in the paper).
-    patience, min_delta : int, float
-        Stop after ``patience`` epochs without a SAD improvement of ``min_delta``
-        radians (``patience=0``: run all epochs).
+    stop_tol, stop_window : float, int
+        Stop when the mean SAD loss of the last ``stop_window`` epochs differs from
+        that of the window before by less than ``stop_tol`` (relative); ``stop_tol=0``:
+        run all epochs.
     leaky_slope : float
         Negative slope of the encoder's LeakyReLUs.
     dropout : float
@@ -128,13 +129,13 @@ class DAEU(DeepMethod):
     version = "1"
     deterministic = True
     presets: ClassVar[dict[str, dict[str, object]]] = {
-        "ci": {"epochs": 3, "batch_size": 64, "patience": 0},
+        "ci": {"epochs": 3, "batch_size": 64},
         # quick: ~1,200 steps of 256 pixels (per-step overhead dominates on CPU), the
         # rate cut by 0.3 after 50 epochs so the last epochs settle (early stopping on
         # the noisy epoch loss stopped runs at a bad point); see docs/dev/deep-methods.md.
         "quick": {"epochs": 120, "batch_size": 256, "lr": 2e-3, "lr_step": 50, "lr_gamma": 0.3,
-                  "decoder_lr_scale": 0.01, "patience": 0},
-        "full": {"epochs": 100, "batch_size": 20, "lr": 1e-3, "patience": 0},
+                  "decoder_lr_scale": 0.01},
+        "full": {"epochs": 100, "batch_size": 20, "lr": 1e-3},
     }
     param_rules: ClassVar[Mapping[str, Rule]] = {
         "leaky_slope": Real(0, open_lo=True),

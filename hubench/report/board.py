@@ -77,7 +77,7 @@ CELL_COLUMNS = (
     "ci_low", "ci_high", "best", "rank", "pvalue", "worse",
 )  # fmt: skip
 #: Columns of :attr:`Leaderboard.methods`.
-METHOD_COLUMNS = ("scenario", "method", "supervised", "rank", "failed", "degenerate", "total")
+METHOD_COLUMNS = ("scenario", "method", "supervised", "rank", "failed", "degenerate", "total", "trained", "capped")
 #: Columns of :attr:`Leaderboard.failures`.
 FAILURE_COLUMNS = ("scenario", "method", "seed", "snr_db", "status", "reason")
 #: Columns of :attr:`Leaderboard.average_rank`.
@@ -174,7 +174,9 @@ class Leaderboard:
         by rank, NaN last, then method, then the reference methods by method):
         ``supervised`` (given the true endmembers: a reference, not ranked), ``rank``
         (mean of its column ranks; NaN for a reference method), cell counts ``failed``
-        (neither ok nor degenerate), ``degenerate`` and ``total``.
+        (neither ok nor degenerate), ``degenerate`` and ``total``; for deep methods
+        ``trained`` (cells with a training record) and ``capped`` (of those, the cells
+        whose training hit the epochs cap before the stopping rule held).
     failures : DataFrame
         Every cell that is not ``ok`` (degenerate ones included), per scenario sorted
         by method, SNR, seed: ``seed``, ``snr_db``, ``status``, ``reason`` (as stored).
@@ -471,6 +473,10 @@ def _scenario(
         degenerate=lambda s: int((s == "degenerate").sum()),
         total="size",
     )
+    converged = pd.to_numeric(frame["training_converged"], errors="coerce") if "training_converged" in frame \
+        else pd.Series(math.nan, index=frame.index)
+    trained = converged.notna().groupby(frame["method_label"]).sum()
+    capped = (converged == 0).groupby(frame["method_label"]).sum()
     mean_rank = (
         pd.concat(ranks, axis=1).mean(axis=1) if ranks else pd.Series(math.nan, index=methods)
     )
@@ -483,6 +489,8 @@ def _scenario(
             "failed": [int(counts.loc[m, "failed"]) for m in methods],
             "degenerate": [int(counts.loc[m, "degenerate"]) for m in methods],
             "total": [int(counts.loc[m, "total"]) for m in methods],
+            "trained": [int(trained.get(m, 0)) for m in methods],
+            "capped": [int(capped.get(m, 0)) for m in methods],
         },
         columns=list(METHOD_COLUMNS),
     )

@@ -13,7 +13,10 @@ Per scenario (all stored ones, or the one asked for):
 (f) ``<scenario>_uncertainty_<snr>_seed<N>`` and (g) ``<scenario>_reliability_<snr>_seed<N>``:
     abundance and 90%-interval width maps, and the weak-presence reliability diagram, of
     the methods run with ``--ensemble K`` (or returning their own uncertainty); drawn
-    only when such a cell is stored (:mod:`hubench.report.fig_uncertainty`).
+    only when such a cell is stored (:mod:`hubench.report.fig_uncertainty`);
+(h) ``<scenario>_learning-curves_<method>``: a deep method's training loss and quality
+    (armse, msad, weak_ap) against training time, one line per cell (from the store's
+    learning curves; needs no saved estimates; :mod:`hubench.report.fig_training`).
 
 (a), (b) and (d) need the estimates saved by ``hubench run --save-estimates``; the scene
 is regenerated from the stored parameters and seed (see :mod:`hubench.report.fig_data`).
@@ -41,11 +44,13 @@ from hubench.report.fig_data import (
 )
 from hubench.report.fig_maps import abundance_grid, endmember_spectra
 from hubench.report.fig_style import save, slug
+from hubench.report.fig_training import learning_curve_figures
 from hubench.report.fig_uncertainty import reliability_diagram, uncertainty_grid
 from hubench.report.frame import labelled
 from hubench.report.text import snr_text
 
-KINDS = ("abundances", "spectra", "metrics-vs-snr", "weak-pr", "cost", "uncertainty", "reliability")
+KINDS = ("abundances", "spectra", "metrics-vs-snr", "weak-pr", "cost", "uncertainty", "reliability",
+         "learning-curves")
 
 
 @dataclass
@@ -127,6 +132,7 @@ def plot_store(
         raise ParameterError(
             f"kinds: unknown figure {unknown[0]!r}; choose from {', '.join(KINDS)}"
         )
+    needs_estimates = any(kind in kinds for kind in ("abundances", "spectra", "weak-pr"))
     frame, estimates_dir = load_frame(store_path)
     frame = select_methods(frame, methods)
     scenarios = select_scenarios(frame, scene)
@@ -137,9 +143,13 @@ def plot_store(
     # input raises before any file is written.
     plan: list[tuple[str, pd.DataFrame, SceneResults | None]] = []
     with ResultStore(store_path, readonly=True) as store:
+        curves = store.training(frame["key"]) if "learning-curves" in kinds else {}
         for scenario in scenarios:
             rows = frame[frame["scenario_label"] == scenario]
             saved = rows[rows["_has_estimate"]]
+            if not needs_estimates:
+                plan.append((scenario, rows, None))
+                continue
             if saved.empty and scene is None:
                 result.notes.append(
                     f"{scenario}: no saved estimates, so no maps, spectra or PR curves; re-run "
@@ -184,6 +194,11 @@ def plot_store(
                 fig = draw(scene_results) if kind in kinds else None
                 if fig is not None:
                     figures[kind] = save(fig, out_dir, f"{stem}_{kind}_{tag}", formats)
+        if "learning-curves" in kinds:
+            for method, fig in learning_curve_figures(rows, curves, scenario).items():
+                figures[f"learning-curves:{method}"] = save(
+                    fig, out_dir, f"{stem}_learning-curves_{slug(method)}", formats
+                )
         result.files[scenario] = figures
     if not result.all_files():
         raise HubenchError("nothing to draw: " + "; ".join(result.notes))

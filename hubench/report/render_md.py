@@ -102,7 +102,8 @@ def notes(board: Leaderboard) -> str:
         + ") of the method's rank among the blind methods in each (ties share; no "
         "finished cell ranks last; a metric that does not apply is left out); cost "
         "columns are averaged over all SNRs and not ranked. `failed`: cells not ok / "
-        "cells run. `(given E)`: supervised, given the true endmembers: shown as a "
+        "cells run. `capped` (deep methods): cells whose training hit its epochs cap before "
+        "the loss stopped changing / cells trained. `(given E)`: supervised, given the true endmembers: shown as a "
         "reference in its own block under each table (rank `ref`), never ranked, bolded "
         "or tested against."
         + (PRIORS_NOTE if board.methods["method"].astype(str).str.endswith(GIVEN_PRIORS).any() else "")
@@ -221,6 +222,8 @@ def scenario_frame(board: Leaderboard, scenario: str, *, statistics: bool = Fals
         table["degenerate"] = [
             f"{d}/{t}" for d, t in zip(methods["degenerate"], totals, strict=True)
         ]
+    if methods["trained"].any():  # deep methods: how often training stopped at the epochs cap
+        table["capped"] = [f"{c}/{n}" if n else "" for c, n in zip(methods["capped"], methods["trained"], strict=True)]
     if any(supervised):  # the board puts the reference methods last: open their block
         first = supervised.index(True)
         label = pd.DataFrame([[REFERENCE_LABEL] + [""] * (table.shape[1] - 1)], columns=table.columns)

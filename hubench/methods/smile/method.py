@@ -73,7 +73,7 @@ class SMILE(DeepMethod):
         ``3e-3 / 30 = 1e-4``; the ``quick`` preset's ``5e-3 * 0.02`` is 1e-4 too.
     leaky_slope : float
         Slope of the LeakyReLUs.
-    lr_step, lr_gamma, grad_clip, patience, min_delta, init, device, random_state
+    lr_step, lr_gamma, grad_clip, stop_tol, stop_window, init, device, random_state
         As in :class:`hubench.deep.base.DeepMethod`.
     """
 
@@ -83,11 +83,11 @@ class SMILE(DeepMethod):
     version = "1"
     deterministic = True
     presets: ClassVar[dict[str, dict[str, Any]]] = {
-        "ci": {"epochs": 2, "n_patches": 2, "batch_size": 2, "patch_size": 8, "hidden": 8, "patience": 0},
+        "ci": {"epochs": 2, "n_patches": 2, "batch_size": 2, "patch_size": 8, "hidden": 8},
         "quick": {"epochs": 200, "n_patches": 2, "batch_size": 2, "patch_size": 24, "hidden": 32,
-                  "lr": 5e-3, "decoder_lr_scale": 0.02, "patience": 0},
+                  "lr": 5e-3, "decoder_lr_scale": 0.02},
         "full": {"epochs": 600, "n_patches": 16, "batch_size": 8, "patch_size": 64, "hidden": 64,
-                 "lr_step": 200, "lr_gamma": 0.5, "patience": 0},
+                 "lr_step": 200, "lr_gamma": 0.5},
     }
     param_rules: ClassVar[Mapping[str, Rule]] = {
         "sr_weight": Real(0, hint="(0 = no guidance)"),
@@ -102,7 +102,7 @@ class SMILE(DeepMethod):
         "leaky_slope": Real(0, open_lo=True),
     }
 
-    shared_defaults: ClassVar[Mapping[str, Any]] = {"epochs": 250, "batch_size": 2, "lr": 3e-3, "min_delta": 0.0}
+    shared_defaults: ClassVar[Mapping[str, Any]] = {"epochs": 250, "batch_size": 2, "lr": 3e-3}
 
     def __init__(
         self,

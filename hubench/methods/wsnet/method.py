@@ -39,7 +39,7 @@ class WSNet(DeepMethod):
     decoder_lr_scale : float
         The endmembers (decoder) learn at ``lr * decoder_lr_scale`` (``2e-3 * 0.025 =
         5e-5`` by default and in every preset).
-    lr_step, lr_gamma, grad_clip, patience, min_delta
+    lr_step, lr_gamma, grad_clip, stop_tol, stop_window
         Shared training controls (see :class:`~hubench.deep.base.DeepMethod`).
     width, d_state, expand, patch, heads : int
         Token width, Mamba state size and expansion, bands per token, attention heads.
@@ -64,8 +64,8 @@ class WSNet(DeepMethod):
     deterministic = True
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "ci": {"epochs": 2, "batch_size": 256, "width": 8, "d_state": 4, "patch": 8},
-        "quick": {"epochs": 5, "batch_size": 128, "width": 16, "d_state": 8, "patch": 8, "patience": 0},
-        "full": {"epochs": 150, "batch_size": 64, "width": 32, "d_state": 16, "patch": 2, "patience": 20},
+        "quick": {"epochs": 5, "batch_size": 128, "width": 16, "d_state": 8, "patch": 8},
+        "full": {"epochs": 150, "batch_size": 64, "width": 32, "d_state": 16, "patch": 2},
     }
     param_rules: ClassVar[Mapping[str, Rule]] = {
         "decoder_lr_scale": Real(0, open_lo=True),
@@ -83,7 +83,7 @@ class WSNet(DeepMethod):
     }
 
     shared_defaults: ClassVar[Mapping[str, Any]] = {
-        "epochs": 60, "batch_size": 128, "lr": 2e-3, "grad_clip": 1.0, "patience": 10, "min_delta": 1e-5,
+        "epochs": 60, "batch_size": 128, "lr": 2e-3, "grad_clip": 1.0,
     }
 
     def __init__(
