@@ -50,6 +50,8 @@ def fit(name: str, profile: str, device: str, scene: hubench.Scene) -> dict:
         "simplex_residual": float(max(np.abs(A.sum(axis=1) - 1).max(), max(0.0, -A.min()))),
         "info_device": str(estimate.info.get("device")),
         "mamba_backend": estimate.info.get("mamba_backend"),
+        "epochs": estimate.info.get("epochs"),
+        "training_converged": estimate.info.get("training_converged"),
     }
     if device.startswith("cuda"):
         row["cuda_peak_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
@@ -91,18 +93,26 @@ def main() -> int:
                 failures.append(f"{name} on {device}: non-finite or off-simplex abundances")
             report["rows"].append(row)
             print(json.dumps(row), flush=True)
-    # The harness path: a run with --device cuda stores ok rows with the device keyed.
+    # The harness path: a run with --device cuda (one fit, then an ensemble of 2) stores
+    # ok rows; hubench unmix on cuda writes its outputs.
     with tempfile.TemporaryDirectory() as tmp:
         store = os.path.join(tmp, "gpu.db")
-        cmd = [sys.executable, "-m", "hubench", "run", "--methods", "daeu,ws-net",
-               "--scenarios", "standard", "--snr", "20", "--seeds", "0", "--profile", "ci",
-               "--device", "cuda", "--store", store, "--no-progress"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        report["run_rc"] = proc.returncode
-        report["run_tail"] = (proc.stdout + proc.stderr)[-2000:]
-        print(report["run_tail"], flush=True)
-        if proc.returncode != 0:
-            failures.append(f"hubench run --device cuda exited {proc.returncode}")
+        base = [sys.executable, "-m", "hubench", "run", "--methods", "daeu,ws-net,deq-unmix",
+                "--scenarios", "standard", "--snr", "20", "--seeds", "0", "--profile", "ci",
+                "--device", "cuda", "--store", store, "--no-progress"]
+        image = os.path.join(tmp, "img.npz")
+        np.savez(image, Y=scene.Y.reshape(*scene.image_shape, -1))
+        for name, cmd in (("run", base), ("run --ensemble 2", [*base, "--ensemble", "2"]),
+                          ("unmix", [sys.executable, "-m", "hubench", "unmix", image, "--method",
+                                     "daeu", "--n-endmembers", str(scene.n_endmembers),
+                                     "--profile", "ci", "--device", "cuda",
+                                     "--out", os.path.join(tmp, "out.npz")])):
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+            report[f"{name}_rc"] = proc.returncode
+            report[f"{name}_tail"] = (proc.stdout + proc.stderr)[-1500:]
+            print(f"--- {name} (exit {proc.returncode})\n" + report[f"{name}_tail"], flush=True)
+            if proc.returncode != 0:
+                failures.append(f"hubench {name} --device cuda exited {proc.returncode}")
     report["failures"] = failures
     if args.out:
         with open(args.out, "w") as fh:
