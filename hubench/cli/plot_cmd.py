@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--figures", default=None,
         help="comma-separated figures to draw: abundances, spectra, metrics-vs-snr, weak-pr, "
-        "learning-curves (default: all)",
+        "cost, uncertainty, reliability, learning-curves (default: all)",
     )
     parser.add_argument(
         "--format", default="png", help="comma-separated image formats: png, svg (default: png)"
