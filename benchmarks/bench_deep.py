@@ -30,7 +30,7 @@ def test_training_throughput(benchmark: Any, setting: str) -> None:
     params = dict(SETTINGS[setting])
     name, profile = params.pop("method"), params.pop("profile")
     scene = hubench.make_scene("standard", seed=0, snr_db=float("inf"))
-    method = hubench.get_method(name, profile=profile, device="cpu", random_state=0, patience=0, **params)
+    method = hubench.get_method(name, profile=profile, device="cpu", random_state=0, stop_tol=0, **params)
     estimate = benchmark.pedantic(method.fit, args=(scene.observation(),), rounds=2, iterations=1)
     epochs = estimate.info["epochs"]
     if name == "cnnaeu":

@@ -148,6 +148,7 @@ def test_learning_curves_are_stored_and_drawn(tmp_path: Path, capsys: pytest.Cap
     # the last checkpoint scores the estimate the cell returned
     assert curve[-1]["armse"] == rows["daeu"]["metrics"]["armse"]
     assert curve[-1]["msad"] == rows["daeu"]["metrics"]["msad"]
+    assert training["checkpoint_seconds"] >= 0 and rows["daeu"]["fit_seconds"] > 0  # scoring left out of the fit
     capsys.readouterr()
     out = tmp_path / "figs"
     assert main(["plot", "--store", str(store), "--output", str(out), "--figures", "learning-curves"]) == 0

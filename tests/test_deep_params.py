@@ -45,7 +45,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "smile": {
         "epochs": 250, "batch_size": 2, "lr": 0.003, "lr_step": 0, "lr_gamma": 0.5, "grad_clip": None,
-        "stop_tol": 0.001, "stop_window": 10, "init": "vca", "device": "auto", "random_state": None,
+        "stop_tol": 0.001, "stop_window": 25, "init": "vca", "device": "auto", "random_state": None,
         "sr_weight": 1.0, "scale": 2, "kernel": "gaussian", "sigma": None, "hidden": 32,
         "unmix_loss": "mse", "n_patches": 2, "patch_size": 32, "decoder_lr_scale": 1 / 30,
         "leaky_slope": 0.1,

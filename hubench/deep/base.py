@@ -123,7 +123,7 @@ class DeepMethod(Method):
         "lr_step": Int(min=0, hint="(0 = constant LR)"),
         "lr_gamma": Real(0, open_lo=True),
         "grad_clip": Real(0, open_lo=True, none_ok="no clipping"),
-        "stop_tol": Real(0, hint="(relative change of the loss; 0 = train to the epochs cap)"),
+        "stop_tol": Real(0, hint="(relative improvement of the smoothed loss; 0 = train to the epochs cap)"),
         "stop_window": Int(min=1),
         "init": Choice(*INITS),
         "device": DEVICE_RULE,

@@ -5,9 +5,9 @@ method's constraints are re-imposed (e.g. non-negative decoder weights), the gra
 norm is clipped first when asked. The epoch's loss is the mean of its step losses;
 the learning-rate schedule steps once per epoch.
 
-Stopping (:class:`StoppingRule`, no ground truth): training ends when the relative
-change of the training loss between two consecutive windows of ``window`` epochs falls
-below ``tol`` (``training_converged``), or at the cap of ``epochs``.
+Stopping (:class:`StoppingRule`, no ground truth): training ends when the training
+loss, smoothed over ``window`` epochs, has not improved by more than ``tol`` (relative)
+for ``window`` epochs (``training_converged``), or at the cap of ``epochs``.
 
 Learning curve (:func:`checkpoint_every`): at epoch 0 (before any step), every ``k``
 epochs and at the last epoch the loop records the epoch, the seconds of training so
@@ -51,13 +51,17 @@ def checkpoint_every(epochs: int, points: int = CHECKPOINTS) -> int:
 
 @dataclass(frozen=True)
 class StoppingRule:
-    """Stop when the training loss has stopped changing; uses no ground truth.
+    """Stop when the training loss has stopped improving; uses no ground truth.
 
-    After epoch ``t >= 2 * window``, with ``prev`` the mean loss of epochs
-    ``t-2w+1 .. t-w`` and ``cur`` that of ``t-w+1 .. t``: converged when
-    ``|prev - cur| < tol * |prev|``. Means over windows smooth the epoch-to-epoch noise
-    of mini-batch losses; the change is relative, so one ``tol`` fits a SAD loss in
-    radians and an MSE alike. ``tol=0`` never stops (train to the cap).
+    The loss is smoothed by its mean over the last ``window`` epochs, ``s_t``. An epoch
+    improves when ``s_t`` falls below the best smoothed loss so far by more than ``tol``
+    of it (``s_t < (1 - tol) * best``). Converged at epoch ``t >= 2 * window`` when no
+    epoch of the last ``window`` improved. Window means smooth the epoch-to-epoch noise of
+    mini-batch losses; the test is one-sided, so a noisy loss that keeps making new lows
+    trains on, and a chance near-equality of two window means does not stop it; the
+    change is relative, so one ``tol`` fits a SAD loss in radians and an MSE alike. A
+    loss that rises for a whole window also stops (no improvement). ``tol=0`` never
+    stops (train to the cap).
     """
 
     tol: float
@@ -65,12 +69,17 @@ class StoppingRule:
 
     def converged(self, losses: Sequence[float]) -> bool:
         """Whether the rule holds after the last of ``losses`` (one per epoch)."""
-        w = self.window
-        if self.tol <= 0 or w < 1 or len(losses) < 2 * w:
+        w, n = self.window, len(losses)
+        if self.tol <= 0 or w < 1 or n < 2 * w:
             return False
-        prev = math.fsum(losses[-2 * w:-w]) / w
-        cur = math.fsum(losses[-w:]) / w
-        return abs(prev - cur) < self.tol * abs(prev)
+        total = math.fsum(losses[:w])
+        best, improved = total / w, w
+        for t in range(w + 1, n + 1):  # s_t over epochs t-w+1 .. t (1-based)
+            total += losses[t - 1] - losses[t - 1 - w]
+            smoothed = total / w
+            if smoothed < (1.0 - self.tol) * best:
+                best, improved = smoothed, t
+        return n - improved >= w
 
 
 @dataclass

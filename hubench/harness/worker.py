@@ -183,6 +183,9 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> Outcome:
         return fail("invalid", f"fit returned {type(estimate).__name__}, not an Estimate")
     info = estimate.info
     out.training = training_record(info)
+    # The learning curve's scoring is the benchmark's work, not the method's: fit_seconds
+    # leaves it out (it is in training["checkpoint_seconds"]).
+    out.fit_seconds -= float(info.get("checkpoint_seconds", 0.0))
     out.peak_mem_mb = float(info["peak_mem_mb"]) if "peak_mem_mb" in info else mem.peak_mb
     out.device = str(info.get("device", "cpu"))
     out.info = {k: info[k] for k in STORED_INFO if k in info}

@@ -108,9 +108,9 @@ class DAEU(DeepMethod):
     grad_clip : float or None
         Clip the gradient norm (None: no clipping, as in the paper).
     stop_tol, stop_window : float, int
-        Stop when the mean SAD loss of the last ``stop_window`` epochs differs from
-        that of the window before by less than ``stop_tol`` (relative); ``stop_tol=0``:
-        run all epochs.
+        Stop when the SAD loss averaged over ``stop_window`` epochs has not improved by
+        more than ``stop_tol`` (relative) for ``stop_window`` epochs; ``stop_tol=0``: run
+        all epochs (:class:`hubench.deep.training.StoppingRule`).
     leaky_slope : float
         Negative slope of the encoder's LeakyReLUs.
     dropout : float

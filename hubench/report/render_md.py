@@ -103,7 +103,7 @@ def notes(board: Leaderboard) -> str:
         "finished cell ranks last; a metric that does not apply is left out); cost "
         "columns are averaged over all SNRs and not ranked. `failed`: cells not ok / "
         "cells run. `capped` (deep methods): cells whose training hit its epochs cap before "
-        "the loss stopped changing / cells trained. `(given E)`: supervised, given the true endmembers: shown as a "
+        "the loss stopped improving / cells trained. `(given E)`: supervised, given the true endmembers: shown as a "
         "reference in its own block under each table (rank `ref`), never ranked, bolded "
         "or tested against."
         + (PRIORS_NOTE if board.methods["method"].astype(str).str.endswith(GIVEN_PRIORS).any() else "")
