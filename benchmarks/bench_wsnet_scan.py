@@ -42,8 +42,9 @@ def inputs(pixels: int, bands: int, grad: bool) -> dict[str, torch.Tensor]:
 
 
 IMPLS = {
-    "parallel": lambda kw: selective_scan(**kw, delta_softplus=True),
-    "chunk16": lambda kw: selective_scan(**kw, delta_softplus=True, chunk_size=16),
+    "sequential": lambda kw: selective_scan(**kw, delta_softplus=True, scan="sequential"),
+    "parallel": lambda kw: selective_scan(**kw, delta_softplus=True, scan="parallel"),
+    "chunk16": lambda kw: selective_scan(**kw, delta_softplus=True, scan="parallel", chunk_size=16),
     "loop": lambda kw: loop_scan(**kw),
 }
 

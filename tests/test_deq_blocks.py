@@ -8,6 +8,7 @@ import torch
 from scipy.ndimage import gaussian_filter
 
 from hubench.methods.deq_unmix.anderson import anderson
+from hubench.methods.deq_unmix.gradient_net import DataTerms, data_gradient
 from hubench.methods.deq_unmix.superpixel_prox import (
     SuperpixelProx,
     normalised_adjacency,
@@ -129,3 +130,18 @@ def test_anderson_is_differentiable_when_unrolled() -> None:
     z.sum().backward()
     assert a.grad is not None
     assert float(a.grad) == pytest.approx(4.0, rel=1e-6)
+
+
+def test_data_terms_give_the_data_gradient_and_its_endmember_gradient() -> None:
+    """``A (M M^T) - Y M^T`` equals ``(A M - Y) M^T``, values and gradient in ``M``."""
+    g = torch.Generator().manual_seed(0)
+    A = torch.rand(40, 4, generator=g, dtype=torch.float64)
+    Y = torch.rand(40, 30, generator=g, dtype=torch.float64)
+    M = torch.rand(4, 30, generator=g, dtype=torch.float64, requires_grad=True)
+    W = torch.randn(40, 4, generator=g, dtype=torch.float64)
+    fast = DataTerms.of(Y, M).gradient(A)
+    (grad_fast,) = torch.autograd.grad((fast * W).sum(), M)
+    slow = data_gradient(A, Y, M)
+    (grad_slow,) = torch.autograd.grad((slow * W).sum(), M)
+    torch.testing.assert_close(fast, slow, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(grad_fast, grad_slow, rtol=1e-12, atol=1e-12)
