@@ -45,7 +45,7 @@ class _FusedSSM(torch.autograd.Function):
     def forward(ctx: Any, delta: torch.Tensor, u: torch.Tensor, A: torch.Tensor, B: torch.Tensor,
                 C: torch.Tensor) -> torch.Tensor:
         A_t = A.t()  # (N, dim)
-        decay = torch.exp(delta[:, :, None, :] * A_t)  # (L, batch, N, dim)
+        decay = torch.mul(delta[:, :, None, :], A_t).exp_()  # (L, batch, N, dim)
         du = delta * u
         h = B[..., None] * du[:, :, None, :]  # the inputs b_t, overwritten by the states
         for t in range(1, h.shape[0]):
@@ -62,17 +62,20 @@ class _FusedSSM(torch.autograd.Function):
         g = C[..., None] * grad_y[:, :, None, :]  # dL/dh_t from y_t alone, then the adjoint
         for t in range(length - 2, -1, -1):
             g[t].addcmul_(decay[t + 1], g[t + 1])
-        grad_C = (h * grad_y[:, :, None, :]).sum(-1)
-        grad_du = (g * B[..., None]).sum(2)
-        grad_B = (g * du[:, :, None, :]).sum(-1)
+        # one scratch buffer for every product that is summed at once (fewer large
+        # allocations, which cost page faults on a CPU)
+        scratch = torch.empty_like(h)
+        grad_C = torch.mul(h, grad_y[:, :, None, :], out=scratch).sum(-1)
+        grad_du = torch.mul(g, B[..., None], out=scratch).sum(2)
+        grad_B = torch.mul(g, du[:, :, None, :], out=scratch).sum(-1)
         grad_delta = grad_du * u
         grad_u = grad_du * delta
         grad_A_t = torch.zeros_like(A_t)
         if length > 1:
-            s = g[1:] * h[:-1]
+            s = torch.mul(g[1:], h[:-1], out=scratch[1:])
             s.mul_(decay[1:])  # dL/d(delta_t A) for t >= 1 (h_{-1} = 0)
             grad_delta[1:] += (s * A_t).sum(2)
-            grad_A_t = (s * delta[1:, :, None, :]).sum((0, 1))
+            grad_A_t = s.mul_(delta[1:, :, None, :]).sum((0, 1))
         return grad_delta, grad_u, grad_A_t.t(), grad_B, grad_C
 
 

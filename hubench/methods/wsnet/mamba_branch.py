@@ -2,7 +2,8 @@
 
 :class:`TorchMamba` is the Mamba block (Gu & Dao 2023) written in PyTorch on top of
 :func:`~hubench.methods.wsnet.selective_scan.selective_scan`: input projection to
-``2 * d_inner`` (sequence ``x`` and gate ``z``), causal depthwise ``conv1d``, SiLU,
+``2 * d_inner`` (sequence ``x`` and gate ``z``), causal depthwise convolution
+(:func:`causal_depthwise_conv`, the ``conv1d`` module's weights applied channels-last), SiLU,
 input-dependent ``delta``, ``B``, ``C`` from ``x_proj`` (``delta`` through a rank
 ``dt_rank`` projection, softplus with a learned bias), selective scan with
 ``A = -exp(A_log)`` and skip ``D``, gating by ``silu(z)``, output projection. Its
