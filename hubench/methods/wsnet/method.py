@@ -147,8 +147,13 @@ class WSNet(DeepMethod):
 
         ``fused=True``: the whole update in one kernel instead of a dozen small ops per
         parameter tensor (the same rule; about 5x cheaper a step on one CPU thread).
+        torch before 2.4 has no fused CPU kernel and refuses it: the plain Adam then.
         """
-        return torch.optim.Adam(decoder_param_groups(network, self.lr, self.decoder_lr_scale), fused=True)
+        groups = decoder_param_groups(network, self.lr, self.decoder_lr_scale)
+        try:
+            return torch.optim.Adam(groups, fused=True)
+        except RuntimeError:
+            return torch.optim.Adam(groups)
 
     def loss(self, network: UnmixingNetwork, batch: torch.Tensor) -> torch.Tensor:
         assert isinstance(network, WSNetwork)
