@@ -1,8 +1,10 @@
 """CPU selective scan: sequence length = bands, batch = pixels (WS-Net's Mamba branch).
 
 ``pytest benchmarks/bench_wsnet_scan.py --benchmark-only`` (one torch thread). Compares
-the parallel doubling scan (whole sequence, and chunks of 16) with a step-by-step loop
-over the sequence (mamba_ssm's reference strategy), forward and forward+backward.
+the sequential scan (the fused core, hubench's CPU choice), the parallel doubling scan
+(whole sequence, and chunks of 16) and a step-by-step loop under autograd over the
+sequence (mamba_ssm's reference strategy), forward and forward+backward. Figures in
+docs/dev/ws-net.md ("CPU speed").
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ def inputs(pixels: int, bands: int, grad: bool) -> dict[str, torch.Tensor]:
 
 
 IMPLS = {
-    "parallel": lambda kw: selective_scan(**kw, delta_softplus=True),
-    "chunk16": lambda kw: selective_scan(**kw, delta_softplus=True, chunk_size=16),
+    "sequential": lambda kw: selective_scan(**kw, delta_softplus=True, scan="sequential"),
+    "parallel": lambda kw: selective_scan(**kw, delta_softplus=True, scan="parallel"),
+    "chunk16": lambda kw: selective_scan(**kw, delta_softplus=True, scan="parallel", chunk_size=16),
     "loop": lambda kw: loop_scan(**kw),
 }
 

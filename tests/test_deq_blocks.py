@@ -8,6 +8,7 @@ import torch
 from scipy.ndimage import gaussian_filter
 
 from hubench.methods.deq_unmix.anderson import anderson
+from hubench.methods.deq_unmix.gradient_net import DataTerms, data_gradient
 from hubench.methods.deq_unmix.superpixel_prox import (
     SuperpixelProx,
     normalised_adjacency,
@@ -129,3 +130,38 @@ def test_anderson_is_differentiable_when_unrolled() -> None:
     z.sum().backward()
     assert a.grad is not None
     assert float(a.grad) == pytest.approx(4.0, rel=1e-6)
+
+
+def test_data_terms_give_the_data_gradient_and_its_endmember_gradient() -> None:
+    """``A (M M^T) - Y M^T`` equals ``(A M - Y) M^T``, values and gradient in ``M``."""
+    g = torch.Generator().manual_seed(0)
+    A = torch.rand(40, 4, generator=g, dtype=torch.float64)
+    Y = torch.rand(40, 30, generator=g, dtype=torch.float64)
+    M = torch.rand(4, 30, generator=g, dtype=torch.float64, requires_grad=True)
+    W = torch.randn(40, 4, generator=g, dtype=torch.float64)
+    fast = DataTerms.of(Y, M).gradient(A)
+    (grad_fast,) = torch.autograd.grad((fast * W).sum(), M)
+    slow = data_gradient(A, Y, M)
+    (grad_slow,) = torch.autograd.grad((slow * W).sum(), M)
+    torch.testing.assert_close(fast, slow, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(grad_fast, grad_slow, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("lam", [0.1, 0.0])
+def test_anderson_no_grad_path_matches_the_traced_one(lam: float) -> None:
+    """The bookkeeping-light path (no autograd) takes the same steps as the traced one."""
+    g = torch.Generator().manual_seed(3)
+    W = 0.9 * torch.linalg.qr(torch.randn(30, 30, generator=g, dtype=torch.float64))[0]
+    c = torch.randn(30, generator=g, dtype=torch.float64)
+
+    def func(x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(W @ x) + c
+
+    x0 = torch.zeros(30, dtype=torch.float64)
+    with torch.enable_grad():
+        traced, _, info_traced = anderson(func, x0, max_iter=25, tol=1e-10, m=4, lam=lam)
+    with torch.no_grad():
+        fast, _, info_fast = anderson(func, x0, max_iter=25, tol=1e-10, m=4, lam=lam)
+    assert info_fast["n_evals"] == info_traced["n_evals"]
+    np.testing.assert_allclose(info_fast["trace"], info_traced["trace"], rtol=1e-6, atol=1e-13)
+    torch.testing.assert_close(fast, traced, rtol=1e-9, atol=1e-10)

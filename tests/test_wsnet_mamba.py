@@ -105,3 +105,13 @@ def test_cuda_path_uses_mamba_ssm_when_it_imports(monkeypatch: pytest.MonkeyPatc
     # a package that fails to import (no CUDA extension) falls back to torch
     monkeypatch.setitem(sys.modules, "mamba_ssm", None)
     assert mamba_branch.cuda_mamba_class(torch.device("cuda")) is None
+
+
+def test_causal_depthwise_conv_equals_conv1d() -> None:
+    torch.manual_seed(1)
+    conv = torch.nn.Conv1d(6, 6, 4, groups=6, padding=3).double()
+    x = torch.randn(3, 9, 6, dtype=torch.float64)
+    expected = conv(x.transpose(1, 2))[..., :9].transpose(1, 2)
+    torch.testing.assert_close(mamba_branch.causal_depthwise_conv(x, conv.weight, conv.bias), expected)
+    no_bias = conv(x.transpose(1, 2))[..., :9].transpose(1, 2) - conv.bias
+    torch.testing.assert_close(mamba_branch.causal_depthwise_conv(x, conv.weight, None), no_bias)

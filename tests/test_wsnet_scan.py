@@ -1,4 +1,5 @@
-"""The parallel selective scan against a plain step-by-step recurrence (float64)."""
+"""The selective scan (sequential, fused and parallel) against a plain step-by-step
+recurrence (float64)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from hubench.errors import ValidationError
-from hubench.methods.wsnet.selective_scan import linear_scan, selective_scan
+from hubench.methods.wsnet.fused_scan import fused_ssm
+from hubench.methods.wsnet.selective_scan import linear_scan, selective_scan, sequential_scan
 
 
 def loop_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False):
@@ -63,7 +65,8 @@ def make_inputs(bc: str, seed: int = 0, batch: int = 2, dim: int = 4, length: in
 @pytest.mark.parametrize("bc", ["const", "var", "group"])
 def test_outputs_and_last_state_match_loop(bc: str, chunk_size: int | None) -> None:
     inputs = make_inputs(bc)
-    out, last = selective_scan(**inputs, delta_softplus=True, return_last_state=True, chunk_size=chunk_size)
+    out, last = selective_scan(**inputs, delta_softplus=True, return_last_state=True, chunk_size=chunk_size,
+                               scan="parallel")
     ref, ref_last = loop_scan(**inputs, delta_softplus=True)
     torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(last, ref_last, rtol=1e-12, atol=1e-12)
@@ -84,7 +87,7 @@ def test_gradients_match_loop(chunk_size: int | None) -> None:
     inputs = make_inputs("var", seed=1, length=9)
     leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
     weights = torch.randn_like(inputs["u"])
-    (selective_scan(**leaves, delta_softplus=True, chunk_size=chunk_size) * weights).sum().backward()
+    (selective_scan(**leaves, delta_softplus=True, chunk_size=chunk_size, scan="parallel") * weights).sum().backward()
     ours = {k: v.grad for k, v in leaves.items()}
     leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
     (loop_scan(**leaves, delta_softplus=True)[0] * weights).sum().backward()
@@ -128,3 +131,51 @@ def test_bad_shapes() -> None:
     with pytest.raises(ValidationError, match="groups"):
         bad = make_inputs("group", dim=3)
         selective_scan(**bad)
+
+
+@pytest.mark.parametrize("scan", ["sequential", "parallel"])
+@pytest.mark.parametrize("bc", ["const", "var", "group"])
+def test_every_scan_matches_loop(bc: str, scan: str) -> None:
+    """Values and the gradients of all eight inputs, each way of solving the recurrence
+    (``var`` + ``sequential`` is the fused core of :mod:`~hubench.methods.wsnet.fused_scan`)."""
+    inputs = make_inputs(bc, seed=4, length=11)
+    weights = torch.randn(2, 4, 11, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
+    out = selective_scan(**leaves, delta_softplus=True, scan=scan)
+    (out * weights).sum().backward()
+    ref_leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
+    ref = loop_scan(**ref_leaves, delta_softplus=True)[0]
+    (ref * weights).sum().backward()
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+    for name, leaf in ref_leaves.items():
+        torch.testing.assert_close(leaves[name].grad, leaf.grad, rtol=1e-10, atol=1e-10, msg=name)
+
+
+def test_fused_core_gradcheck() -> None:
+    """The written-out backward of the fused core against finite differences."""
+    g = torch.Generator().manual_seed(6)
+    L, batch, dim, n = 6, 2, 3, 4
+    args = [
+        torch.rand(L, batch, dim, generator=g, dtype=torch.float64) + 0.1,
+        torch.randn(L, batch, dim, generator=g, dtype=torch.float64),
+        -torch.rand(dim, n, generator=g, dtype=torch.float64) * 3,
+        torch.randn(L, batch, n, generator=g, dtype=torch.float64),
+        torch.randn(L, batch, n, generator=g, dtype=torch.float64),
+    ]
+    assert torch.autograd.gradcheck(fused_ssm, [a.requires_grad_(True) for a in args])
+    one_step = [a.detach()[:1].requires_grad_(True) if a.dim() == 3 else a.detach().requires_grad_(True) for a in args]
+    assert torch.autograd.gradcheck(fused_ssm, one_step)  # L = 1: no decay term
+
+
+def test_sequential_scan_broadcasts_and_matches_linear_scan() -> None:
+    a = torch.rand(17, 3, 1, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(17, 3, 2, dtype=torch.float64, requires_grad=True)
+    h = sequential_scan(a, b)
+    expected = linear_scan(a.expand(17, 3, 2).transpose(0, 1), b.transpose(0, 1), chunk_size=5).transpose(0, 1)
+    torch.testing.assert_close(h, expected, rtol=1e-12, atol=1e-12)
+    assert torch.autograd.gradcheck(sequential_scan, (a, b))
+
+
+def test_unknown_scan_refused() -> None:
+    with pytest.raises(ValueError, match="scan"):
+        selective_scan(**make_inputs("var"), scan="fast")

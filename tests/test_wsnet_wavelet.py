@@ -68,3 +68,16 @@ def test_encoder_shapes(use_wavelet: bool) -> None:
     assert enc.channels(x).shape == (5, 4 if use_wavelet else 1, 50)
     tokens.sum().backward()
     assert enc.project.weight.grad is not None
+
+
+@pytest.mark.parametrize("use_wavelet", [True, False])
+@pytest.mark.parametrize("mode", ["symmetric", "periodization"])
+def test_encoder_matrix_equals_channels(use_wavelet: bool, mode: str) -> None:
+    """The encoder's one matrix product equals channels() + replicate padding + projection."""
+    torch.manual_seed(0)
+    enc = WaveletEncoder(45, 8, patch=4, wavelet="db2", levels=2, mode=mode, use_wavelet=use_wavelet).double()
+    x = torch.rand(5, 45, dtype=torch.float64)
+    stacked = torch.nn.functional.pad(enc.channels(x), (0, 3), mode="replicate")
+    expected = enc.project(stacked).transpose(1, 2) + enc.position
+    torch.testing.assert_close(enc(x), expected, rtol=1e-12, atol=1e-12)
+    assert "transform" not in enc.state_dict()

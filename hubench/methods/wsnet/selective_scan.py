@@ -8,14 +8,24 @@ The recurrence, per batch ``b``, channel ``d`` and state ``n``::
     out   = y * silu(z)                          (when z is given)
 
 ``mamba_ssm`` evaluates it with a Python loop over the sequence (the reference) or a
-fused CUDA kernel. Here the linear recurrence ``x_t = a_t x_{t-1} + b_t`` is solved by a
-parallel prefix scan (Hillis-Steele doubling): after the step with stride ``s``, every
-position holds the combination of the ``2s`` steps ending there, so ``ceil(log2 T)``
-vectorised steps cover a chunk of ``T`` positions; chunks (``chunk_size``) are chained
-by carrying the last state, a short loop over chunks only. The scan only multiplies
-decays ``a_t`` (in ``(0, 1]`` when ``A < 0``) and adds, never exponentiates a cumulative
-sum, so it is as stable as the step-by-step loop for any ``delta``. Everything is
-vectorised over batch, channels and states; autograd differentiates through it.
+fused CUDA kernel. Here the linear recurrence ``x_t = a_t x_{t-1} + b_t`` is solved one
+of two ways (``scan``), both vectorised over batch, channels and states:
+
+- ``"sequential"`` (:func:`sequential_scan`): the recurrence itself, one fused
+  multiply-add per position on time-major, contiguous slices, inside a custom autograd
+  function whose backward is the adjoint recurrence run in reverse
+  (``g_{t-1} += a_t g_t``; ``dL/db_t = g_t``, ``dL/da_t = g_t h_{t-1}``). ``O(T)`` work,
+  three saved tensors, two Python steps per position: the fastest on a CPU, where the
+  sequence (WS-Net's band tokens) is short and each step is a large vector operation.
+- ``"parallel"`` (:func:`linear_scan`): a parallel prefix scan (Hillis-Steele doubling):
+  after the step with stride ``s`` every position holds the combination of the ``2s``
+  steps ending there, so ``ceil(log2 T)`` vectorised steps cover a chunk of ``T``
+  positions; chunks (``chunk_size``) are chained by carrying the last state. ``O(T log
+  T)`` work but few, wide kernels: what a GPU without ``mamba_ssm`` wants.
+
+``"auto"`` picks ``"sequential"`` on the CPU and ``"parallel"`` elsewhere. Neither ever
+exponentiates a cumulative sum (they only multiply decays ``a_t``, in ``(0, 1]`` when
+``A < 0``, and add), so both are as stable as the step-by-step loop for any ``delta``.
 
 Departure from the reference: it upcasts to float32; here float64 inputs stay float64
 (the tests compare in float64) and lower precisions compute in float32.
@@ -23,10 +33,60 @@ Departure from the reference: it upcasts to float32; here float64 inputs stay fl
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 from hubench.errors import ValidationError
+from hubench.methods.wsnet.fused_scan import fused_ssm
+
+SCANS = ("auto", "sequential", "parallel")
+
+
+class _SequentialScan(torch.autograd.Function):
+    """``h_t = a_t h_{t-1} + b_t`` along axis 0 of contiguous ``(T, ...)`` tensors."""
+
+    @staticmethod
+    def forward(ctx: Any, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        h = torch.empty_like(b)
+        h[0] = b[0]
+        for t in range(1, b.shape[0]):
+            torch.addcmul(b[t], a[t], h[t - 1], out=h[t])
+        ctx.save_for_backward(a, h)
+        return h
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad_h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        a, h = ctx.saved_tensors
+        g = grad_h.contiguous().clone()  # dL/dh_t including every later step: the adjoint
+        for t in range(g.shape[0] - 1, 0, -1):
+            g[t - 1].addcmul_(a[t], g[t])
+        grad_a = torch.empty_like(a)
+        grad_a[0] = 0.0  # h_{-1} = 0
+        torch.mul(g[1:], h[:-1], out=grad_a[1:])
+        return grad_a, g
+
+
+def sequential_scan(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Solve ``h_t = a_t * h_{t-1} + b_t`` (``h_{-1} = 0``) along axis ``0``, step by step.
+
+    Parameters
+    ----------
+    a, b : Tensor
+        ``(T, ...)``: decays and inputs, broadcastable to one shape (time first, so
+        every step reads and writes contiguous memory).
+
+    Returns
+    -------
+    Tensor
+        ``h``, the broadcast shape. Differentiable in ``a`` and ``b`` (once: the
+        backward is written out, not traced).
+    """
+    a, b = torch.broadcast_tensors(a, b)
+    return _SequentialScan.apply(a.contiguous(), b.contiguous())
 
 
 def linear_scan(a: torch.Tensor, b: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
@@ -76,6 +136,7 @@ def selective_scan(
     delta_softplus: bool = False,
     return_last_state: bool = False,
     chunk_size: int | None = None,
+    scan: str = "auto",
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """The selective scan, argument for argument like ``selective_scan_ref``.
 
@@ -99,7 +160,11 @@ def selective_scan(
     return_last_state : bool
         Also return the state after the last step, ``(batch, dim, N)``.
     chunk_size : int or None
-        See :func:`linear_scan`.
+        See :func:`linear_scan` (the ``"parallel"`` scan only).
+    scan : {"auto", "sequential", "parallel"}
+        How the recurrence is solved (see the module docstring); ``"auto"``:
+        sequential on the CPU, parallel on other devices. The same numbers up to
+        rounding.
 
     Returns
     -------
@@ -116,18 +181,36 @@ def selective_scan(
         delta = delta + delta_bias.to(dtype)[:, None]
     if delta_softplus:
         delta = F.softplus(delta)
-    a = torch.exp(delta[..., None] * A[:, None, :])  # (batch, dim, L, N)
-    b = (delta * u)[..., None] * _per_step(B, dim, dtype)
-    h = linear_scan(a, b, chunk_size)  # (batch, dim, L, N)
-    Ct = _per_step(C, dim, dtype)
-    y = (h * Ct).sum(dim=-1)
+    if scan not in SCANS:
+        raise ValueError(f"scan: expected one of {', '.join(SCANS)}, got {scan!r}")
+    sequential = scan == "sequential" or (scan == "auto" and u.device.type == "cpu")
+    last = None
+    if sequential and B.dim() == 3 and C.dim() == 3 and not return_last_state:
+        # Mamba's case (input-dependent B and C): the fused core, time-major
+        y = fused_ssm(delta.permute(2, 0, 1), u.permute(2, 0, 1), A, B.to(dtype).permute(2, 0, 1),
+                      C.to(dtype).permute(2, 0, 1)).permute(1, 2, 0)
+    elif sequential:
+        # time-major (L, batch, dim, N): each step of the loop is one contiguous slice
+        delta_t = delta.permute(2, 0, 1).contiguous()
+        a_t = torch.exp(delta_t[..., None] * A)
+        b_t = (delta_t * u.permute(2, 0, 1))[..., None] * _per_step(B, dim, dtype).permute(2, 0, 1, 3)
+        h_t = sequential_scan(a_t, b_t)
+        y = (h_t * _per_step(C, dim, dtype).permute(2, 0, 1, 3)).sum(dim=-1).permute(1, 2, 0)
+        last = h_t[-1]
+    else:
+        a = torch.exp(delta[..., None] * A[:, None, :])  # (batch, dim, L, N)
+        b = (delta * u)[..., None] * _per_step(B, dim, dtype)
+        h = linear_scan(a, b, chunk_size)  # (batch, dim, L, N)
+        y = (h * _per_step(C, dim, dtype)).sum(dim=-1)
+        last = h[:, :, -1, :]
     if D is not None:
         y = y + u * D.to(dtype)[:, None]
     if z is not None:
         y = y * F.silu(z.to(dtype))
     out = y.to(dtype_in)
     if return_last_state:
-        return out, h[:, :, -1, :]
+        assert last is not None
+        return out, last
     return out
 
 
