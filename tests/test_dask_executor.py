@@ -158,9 +158,9 @@ def test_a_task_reads_the_scattered_scene_and_checks_its_digest(env: Path) -> No
     (cell,) = expand_grid(parse_methods("fcls"), ["file"], None, [0], profile="ci", scene_file=str(scene),
                           threads=1).cells
     payload = _scene_payload(cell)
-    assert payload is not None and payload["param"] == "path"
+    assert payload is not None and payload["params"] == {"path": "0/scene.mat"}
     elsewhere = replace(cell, scenario_params={**cell.scenario_params, "path": str(env / "not-on-this-host.mat")})
-    bad = {"param": "path", "files": {"other.mat": payload["files"]["scene.mat"] + b"\0"}}
+    bad = {"params": {"path": "1/scene.mat"}, "files": {"1/scene.mat": payload["files"]["0/scene.mat"] + b"\0"}}
     try:
         outcome, _ = run_cell_task(elsewhere, 120.0, None, payload)
         assert outcome.status == "ok", outcome.reason
@@ -273,3 +273,14 @@ def test_a_bad_scheduler_address_is_one_line(address: str, capsys: pytest.Captur
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "tcp://HOST:PORT" in err
     assert not (tmp_path / "r.sqlite").exists()
+
+
+def test_an_envi_header_travels_with_its_data_file(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    from hubench.harness.dask_pool import _with_companions
+
+    header, data, other = tmp_path / "cube.hdr", tmp_path / "cube.img", tmp_path / "cube.mat"
+    for path in (header, data, other):
+        path.write_bytes(b"x")
+    assert _with_companions(header) == [header, data]  # not the unrelated cube.mat
+    assert _with_companions(other) == [other]

@@ -65,22 +65,48 @@ def check_address(address: str) -> str:
     return text
 
 
+ENVI_DATA_SUFFIXES = ("", ".img", ".dat", ".raw", ".bsq", ".bil", ".bip", ".bin")
+
+
+def _with_companions(path: Path) -> list[Path]:
+    """``path``, and for an ENVI header the data file beside it (same stem)."""
+    if path.suffix.lower() != ".hdr":
+        return [path]
+    stem = path.with_suffix("")
+    return [path] + [c for c in (Path(f"{stem}{s}") for s in ENVI_DATA_SUFFIXES) if c.is_file()]
+
+
 def _scene_payload(cell: Cell) -> dict[str, Any] | None:
-    """The files of a real scene as ``{"param", "files"}`` (see dask_task), or None."""
+    """The files of a real scene to scatter, or None (a generated scene, or a location
+    the workers must read where the cell says).
+
+    ``{"params": {location parameter: path relative to the worker's copy}, "files":
+    {relative path: bytes}}``: the ``file`` scenario's ``path`` and ``reference`` (each
+    in a folder of its own, an ENVI header with its data file), or a published dataset's
+    ``data_dir`` laid out as the driver's.
+    """
     from hubench.datasets import SCENARIOS
 
     spec = SCENARIOS.get(cell.scenario)
     if spec.sources is None:
         return None
-    paths = [Path(p).resolve() for p in spec.sources(cell.scenario_params)]
-    if "path" in spec.location_params and len(paths) == 1:
-        return {"param": "path", "files": {paths[0].name: paths[0].read_bytes()}}
+    params, files = {}, {}
     if "data_dir" in spec.location_params:
         from hubench.datasets.fetch import resolve_data_dir
 
         folder = resolve_data_dir(cell.scenario, cell.scenario_params.get("data_dir")).resolve()
-        return {"param": "data_dir", "files": {str(p.relative_to(folder)): p.read_bytes() for p in paths}}
-    return None  # another kind of location: the workers read it where the cell says
+        for source in spec.sources(cell.scenario_params):
+            files[Path(source).resolve().relative_to(folder).as_posix()] = Path(source).read_bytes()
+        return {"params": {"data_dir": ""}, "files": files}
+    named = [name for name in spec.location_params if cell.scenario_params.get(name) is not None]
+    if not named:
+        return None
+    for index, name in enumerate(named):
+        main = Path(str(cell.scenario_params[name])).expanduser().resolve()
+        for path in _with_companions(main):
+            files[f"{index}/{path.name}"] = path.read_bytes()
+        params[name] = f"{index}/{main.name}"
+    return {"params": params, "files": files}
 
 
 class DaskPool:

@@ -75,9 +75,10 @@ def close_pools() -> None:
 def _localise(cell: Cell, scene: dict[str, Any]) -> Cell:
     """Write the scattered scene files under the cache folder; point the cell at them.
 
-    ``scene`` is ``{"param": "path" | "data_dir", "files": {relative name: bytes}}``.
-    Files already there (an earlier cell of the same scene) are not written again; a
-    half-written file is never seen (written to a temporary name, then renamed).
+    ``scene`` is ``{"params": {location parameter: relative path}, "files": {relative
+    path: bytes}}`` (:func:`hubench.harness.dask_pool._scene_payload`). Files already
+    there (an earlier cell of the same scene) are not written again; a half-written file
+    is never seen (written to a temporary name, then renamed).
     """
     folder = scene_cache_dir() / str(cell.scene_sha256)
     for name, data in scene["files"].items():
@@ -89,11 +90,8 @@ def _localise(cell: Cell, scene: dict[str, Any]) -> Cell:
         tmp.write_bytes(data)
         os.replace(tmp, target)
     params = dict(cell.scenario_params)
-    if scene["param"] == "path":
-        (name,) = scene["files"]
-        params["path"] = str(folder / name)
-    else:
-        params[scene["param"]] = str(folder)
+    for name, relative in scene["params"].items():
+        params[name] = str(folder / relative) if relative else str(folder)
     return replace(cell, scenario_params=params)
 
 
