@@ -23,7 +23,7 @@ from hubench.harness.degenerate import degeneracy
 from hubench.harness.grid import Cell
 from hubench.harness.outcome import Outcome
 from hubench.harness.provenance import provenance
-from hubench.harness.store import COLUMNS, V1_COLUMNS, V2_COLUMNS
+from hubench.harness.store import COLUMNS, SCHEMA_VERSION, V1_COLUMNS, V2_COLUMNS
 
 
 def _cell(seed: int = 0, method: str = "fcls", task: str = "supervised") -> Cell:
@@ -134,13 +134,13 @@ def test_schema_1_store_is_read_as_is_and_migrated_by_a_writer(tmp_path: Path) -
     assert frame.loc[0, "armse"] == 0.1 and math.isinf(frame.loc[0, "sre"])
     assert frame.loc[0, "threads"] is pd_na()
     with ResultStore(path) as store:  # a writer migrates, in one transaction
-        assert store.schema == 3
+        assert store.schema == SCHEMA_VERSION == 4
         row = store.rows()[0]
     assert row["task"] == "supervised" and row["threads"] is None
     assert row["ensemble"] is None and row["cpu_seconds"] is None and row["info"] is None
     assert row["metrics"] == {"armse": 0.1, "sre": None, "weak_ap": None}
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM meta").fetchone()[0] == "3"
+        assert conn.execute("SELECT value FROM meta").fetchone()[0] == "4"
         assert {r[1] for r in conn.execute("PRAGMA table_info(results)")} == set(COLUMNS)
         assert conn.execute("SELECT json_extract(metrics, '$.armse') FROM results").fetchone()[0] == 0.1
 
@@ -165,7 +165,7 @@ def test_schema_2_store_gains_the_schema_3_columns(tmp_path: Path) -> None:
     assert _digest(path) == before and math.isnan(frame.loc[0, "training_converged"])
     assert frame.loc[0, "ensemble"] == 1 and math.isnan(frame.loc[0, "cpu_seconds"])
     with ResultStore(path) as store:
-        assert store.schema == 3 and store.rows()[0]["training"] is None
+        assert store.schema == SCHEMA_VERSION and store.rows()[0]["training"] is None
         cell = _cell(1)
         outcome = _outcome(armse=0.1)
         outcome.cpu_seconds, outcome.info = 1.5, {"ensemble": {"members": 3, "x": math.nan}}
@@ -175,6 +175,23 @@ def test_schema_2_store_gains_the_schema_3_columns(tmp_path: Path) -> None:
     new = rows[cell.key]
     assert new["ensemble"] == 3 and new["cpu_seconds"] == 1.5
     assert new["info"] == {"ensemble": {"members": 3, "x": None}}  # strict JSON
+
+
+def test_schema_3_store_gains_the_scheduler_column_and_keeps_its_cells(tmp_path: Path) -> None:
+    path = tmp_path / "v3.sqlite"
+    summary = run_grid("vca", ["standard"], None, [0], profile="ci", store=str(path), jobs=1, threads=1)
+    assert summary.ran == 1
+    with sqlite3.connect(path) as conn:  # make it the store hubench wrote before the Dask executor
+        conn.execute("ALTER TABLE results DROP COLUMN scheduler")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    with ResultStore(path, readonly=True) as store:
+        assert store.schema == 3 and store.rows()[0]["scheduler"] is None
+    again = run_grid("vca", ["standard"], None, [0], profile="ci", store=str(path), jobs=1, threads=1)
+    assert again.ran == 0 and again.skipped_stored == 1  # its cell is reused as it is
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta").fetchone()[0] == "4"
+        assert {r[1] for r in conn.execute("PRAGMA table_info(results)")} == set(COLUMNS)
+        assert conn.execute("SELECT scheduler FROM results").fetchone()[0] is None
 
 
 def pd_na() -> object:

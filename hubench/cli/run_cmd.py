@@ -70,6 +70,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference", default=None, metavar="FILE",
                         help="a .mat/.npz holding the scene file's reference A and/or E "
                              "(keys a_key/e_key), when the image file has none")
+    parser.add_argument("--executor", default="local", choices=("local", "dask"),
+                        help="where cells run: local (a pool of worker processes here) or dask (Dask "
+                             "distributed: a LocalCluster of --jobs workers on 127.0.0.1, or the cluster "
+                             "of --scheduler; needs the dist extra) (default: local)")
+    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                        help="run on the existing Dask cluster of this scheduler (implies --executor dask; "
+                             "--threads then defaults to 1); see docs/guide/cluster.md")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show the progress bar (default: only on a terminal)")
 
@@ -97,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         jobs=args.jobs, threads=args.threads, timeout=args.timeout, max_memory=max_memory, force=args.force, retry_failed=args.retry_failed,
         device=args.device, save_estimates=args.save_estimates, progress=args.progress,
         data_dir=args.data_dir, scene_file=args.scene_file, log=sys.stderr, ensemble=args.ensemble,
-        reference_file=args.reference,
+        reference_file=args.reference, executor=args.executor, scheduler=args.scheduler,
     )
     sys.stdout.write(summary.table() + "\n")
     return summary.exit_code

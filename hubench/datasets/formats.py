@@ -113,12 +113,21 @@ def read_arrays(path: str | os.PathLike[str]) -> dict[str, Any]:
                     "ENVI (.hdr) and GeoTIFF (.tif, .tiff)")
 
 
+def _owns_memory(array: np.ndarray) -> bool:
+    """Whether ``array``'s memory is an ordinary numpy buffer (not a file mapping, not a
+    foreign buffer), so that changing it in place changes nothing outside this call."""
+    base: Any = array
+    while isinstance(base, np.ndarray) and base.base is not None:
+        base = base.base
+    return isinstance(base, np.ndarray) and not isinstance(base, np.memmap)
+
+
 def numeric(value: Any, key: str, path: Path) -> np.ndarray:
     """``value`` as a finite float64 array, or a DataError naming ``key`` in ``path``."""
     arr = np.asarray(value)
     if arr.dtype.kind not in "biuf":
         raise DataError(f"{path}: {key!r} is not a numeric array (dtype {arr.dtype})")
-    arr = arr.astype(np.float64)
+    arr = arr.astype(np.float64, copy=False)  # a float64 image is not copied (large scenes)
     bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
     if bad:
         raise DataError(f"{path}: {key!r} holds {bad} NaN/Inf values; clean or mask them first")
@@ -507,7 +516,10 @@ def load_scene(
             if isinstance(y_divisor, str) else float(y_divisor)
         if not divisor > 0:
             raise DataError(f"{p}: y_divisor must be positive, got {divisor}")
-        Y = Y / divisor
+        if Y.flags.writeable and _owns_memory(Y):  # in place: read for this call only, not a file map
+            Y /= divisor
+        else:
+            Y = Y / divisor
     n_pixels, n_bands = Y.shape
     _check_axes(a_axes=a_axes, e_axes=e_axes)
     if reference is not None:

@@ -47,6 +47,7 @@ class Outcome:
     scene_seconds: float | None = None
     score_seconds: float | None = None
     training: dict[str, Any] | None = None
+    host: str | None = None  # where the cell ran, when not the driver's host (a Dask worker)
 
     def end(self, status: str | None = None, reason: str | None = None) -> Outcome:
         """Set the status and reason (when given) and the finishing time; return self."""

@@ -155,6 +155,8 @@ def run_grid(
     log: TextIO | None = None,
     ensemble: int = 1,
     reference_file: str | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> RunSummary:
     """Run the grid ``methods x scenarios x snrs x seeds`` into ``store``.
 
@@ -170,8 +172,12 @@ def run_grid(
     ``oom``). Cells already in the store are skipped unless ``force`` (re-run all) or
     ``retry_failed`` (re-run those not ``ok``); a cell that another run on the same
     store is running is waited for, not run twice. ``progress`` None shows the bar only
-    on a terminal. Raises a :class:`~hubench.errors.HubenchError` for bad input before
-    anything is written.
+    on a terminal. ``executor`` ``"local"`` runs cells on a local worker pool,
+    ``"dask"`` on Dask distributed (:mod:`hubench.harness.dask_pool`): a new
+    ``LocalCluster`` of ``jobs`` workers, or the cluster of ``scheduler``
+    (``tcp://HOST:PORT``; implies ``"dask"``; threads then default to 1, not to this
+    machine's cores). Raises a :class:`~hubench.errors.HubenchError` for bad input
+    before anything is written.
     """
     log = log or sys.stderr
     started = time.monotonic()
@@ -188,15 +194,32 @@ def run_grid(
     if max_memory is not None and max_memory < 1:
         raise ParameterError(f"--max-memory: must be a positive size, got {max_memory}")
     _check_device(device)
-    threads = threads if threads is not None else threads_per_worker(jobs)
+    if scheduler is not None:
+        executor = "dask"
+    if executor not in ("local", "dask"):
+        raise ParameterError(f"--executor: expected local or dask, got {executor!r}")
+    pool_maker: Any = None
+    if executor == "dask":
+        from hubench.harness.dask_pool import DaskPool
+
+        pool_maker = DaskPool(jobs, max_memory=max_memory, scheduler=scheduler, log=log)
+        if scheduler is not None:
+            pool_maker.connect()  # an unreachable scheduler is one line, before the store exists
+    if threads is None:
+        threads = 1 if scheduler is not None else threads_per_worker(jobs)
     grid = expand_grid(requests, scenarios, snrs, seed_list, profile=profile, device=device,
                        data_dir=data_dir, scene_file=scene_file, threads=threads,
                        ensemble=ensemble, reference_file=reference_file)
     check_real_scenes(grid.cells)
-    if isinstance(store, ResultStore):
-        opened, own = store, False
-    else:  # checks the path and an existing file (read-only) before creating anything
-        opened, own = ResultStore(store), True
+    try:
+        if isinstance(store, ResultStore):
+            opened, own = store, False
+        else:  # checks the path and an existing file (read-only) before creating anything
+            opened, own = ResultStore(store), True
+    except BaseException:
+        if pool_maker is not None:
+            pool_maker.close()
+        raise
     summary = RunSummary(store_path=str(opened.path), total=len(grid.cells),
                          skipped_methods=grid.skipped_methods, threads=threads)
     for name, reason in grid.skipped_methods:
@@ -221,10 +244,12 @@ def run_grid(
         if todo:
             _execute(todo, opened, summary, jobs=jobs, threads=threads, timeout=timeout,
                      max_memory=max_memory, progress=progress, save_estimates=save_estimates,
-                     reuse=reuse if not force else None, log=log)
+                     reuse=reuse if not force else None, log=log, dask=pool_maker)
     finally:
         if own:
             opened.close()
+        if pool_maker is not None:
+            pool_maker.close()
     summary.wall_seconds = time.monotonic() - started
     return summary
 
@@ -242,8 +267,9 @@ def _note_other_versions(store: ResultStore, keys: list[str], summary: RunSummar
 
 def _execute(todo: list[Cell], store: ResultStore, summary: RunSummary, *, jobs: int, threads: int,
              timeout: float | None, max_memory: int | None, progress: bool | None, save_estimates: bool,
-             reuse: Any, log: TextIO) -> None:
-    """Run ``todo`` on a worker pool, claiming each cell in the store just before it runs.
+             reuse: Any, log: TextIO, dask: Any = None) -> None:
+    """Run ``todo`` on a worker pool (or ``dask``, a :class:`~hubench.harness.dask_pool.DaskPool`),
+    claiming each cell in the store just before it runs.
 
     A write to the store that still fails after its retries stops the run cleanly: the
     workers and their process trees are ended, the claims released, and the summary
@@ -251,7 +277,7 @@ def _execute(todo: list[Cell], store: ResultStore, summary: RunSummary, *, jobs:
     """
     from tqdm import tqdm
 
-    prov = provenance()
+    prov = dict(provenance())
     estimates_dir = None
     if save_estimates:
         store.estimates_dir.mkdir(parents=True, exist_ok=True)
@@ -279,7 +305,12 @@ def _execute(todo: list[Cell], store: ResultStore, summary: RunSummary, *, jobs:
     done = 0
     try:
         # The pool starts (workers import the registries) before the bar moves, so the ETA is honest.
-        with WorkerPool(min(jobs, len(todo)), threads=threads, max_memory=max_memory) as pool:
+        pool: Any = dask if dask is not None else WorkerPool(min(jobs, len(todo)), threads=threads,
+                                                             max_memory=max_memory)
+        with pool:
+            if dask is not None:
+                prov["scheduler"] = dask.address
+                log.write(f"hubench run: on Dask, scheduler {dask.address}\n")
             for cell, outcome in pool.run(todo, timeout=timeout, estimates_dir=estimates_dir,
                                           on_start=started, acquire=acquire):
                 store.put(cell, outcome, prov)

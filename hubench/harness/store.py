@@ -1,6 +1,6 @@
 """The results store: one SQLite row per cell, written the moment the cell ends.
 
-Layout (``SCHEMA_VERSION`` 3): table ``meta(key, value)`` holding ``schema_version``;
+Layout (``SCHEMA_VERSION`` 4): table ``meta(key, value)`` holding ``schema_version``;
 table ``results`` with one row per cell, ``key`` its PRIMARY KEY (so a cell is stored
 at most once; ``--force`` replaces it); table ``claims`` with the cells being run right
 now (``key``, the host, pid and start time of the claiming process), so that two runs
@@ -31,6 +31,9 @@ added (from schema 1: ``task`` from the registry where the method is still regis
 ``metrics`` become ``null`` and the ``claims`` table is created; from either: the
 schema-3 columns NULL, which reads as one fit with no CPU time known). Schema-1 cells
 keep their rows but are never reused, since their keys did not cover the threads.
+Schema 4 added ``scheduler`` (the Dask scheduler's address a cell ran through; NULL on
+the local pool, whose cells also have the driver's ``host``); a schema-3 store gains it
+(NULL) and its rows are reused as they are.
 Readers (``leaderboard``, ``plot``, ``report``) open a store read-only and read every
 schema without changing it.
 
@@ -61,8 +64,8 @@ from hubench.harness.grid import Cell, to_json
 from hubench.harness.outcome import Outcome
 from hubench.harness.processes import process_start
 
-SCHEMA_VERSION = 3
-READABLE_SCHEMAS = (1, 2, 3)
+SCHEMA_VERSION = 4
+READABLE_SCHEMAS = (1, 2, 3, 4)
 DEFAULT_STORE = os.path.join("hubench-results", "results.sqlite")
 STATUSES = ("ok", "degenerate", "error", "invalid", "timeout", "crashed", "oom")
 # sqlite waits this long for another process's lock before a write attempt fails...
@@ -84,12 +87,15 @@ _COLUMNS = [
     ("task", "TEXT"), ("threads", "INTEGER"), ("scenario_version", "TEXT"), ("scene_sha256", "TEXT"),
     # schema 3
     ("ensemble", "INTEGER"), ("cpu_seconds", "REAL"), ("info", "TEXT"), ("training", "TEXT"),
+    # schema 4
+    ("scheduler", "TEXT"),
 ]
 COLUMNS = [name for name, _ in _COLUMNS]
 V1_COLUMNS = COLUMNS[: COLUMNS.index("task")]
 V2_COLUMNS = COLUMNS[: COLUMNS.index("ensemble")]
+V3_COLUMNS = COLUMNS[: COLUMNS.index("scheduler")]
 #: The columns each readable schema has.
-SCHEMA_COLUMNS = {1: V1_COLUMNS, 2: V2_COLUMNS, 3: COLUMNS}
+SCHEMA_COLUMNS = {1: V1_COLUMNS, 2: V2_COLUMNS, 3: V3_COLUMNS, 4: COLUMNS}
 #: Read from ``training`` into the frame: epochs run and whether the stopping rule
 #: (not the cap) ended training (1.0 / 0.0; NaN for methods that do not train).
 TRAINING_FRAME_COLUMNS = ["epochs", "training_converged"]
@@ -372,6 +378,8 @@ class ResultStore:
             "info": strict_json(outcome.info) if outcome.info else None,
             "training": None if outcome.training is None else strict_json(outcome.training),
         }
+        if outcome.host:  # the Dask worker's host; the driver's otherwise
+            row["host"] = outcome.host
         row.update({k: provenance.get(k) for k in COLUMNS if k not in row})
         marks = ", ".join("?" for _ in COLUMNS)
         values = [row[c] for c in COLUMNS]

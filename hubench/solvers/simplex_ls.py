@@ -222,9 +222,12 @@ def _block_pivoting(
     return work, s, B1, sweeps
 
 
+BLOCK_PIXELS = 65536  # pixels solved together: bounds the solver's working arrays
+
+
 def fcls_gram(
     G: np.ndarray, B: np.ndarray, *, tol: float = 1e-12, max_iter: int | None = None,
-    pivots: int = 3,
+    pivots: int = 3, block: int | None = BLOCK_PIXELS,
 ) -> SimplexLSResult:
     """Batched FCLS from the Gram form: ``min 0.5 a^T G a - b^T a`` on the simplex.
 
@@ -237,6 +240,12 @@ def fcls_gram(
     max_iter : active-set iteration cap (default ``10 * p + 50``).
     pivots : block-pivoting sweeps tried before the active-set method (0: none). They
         only change the speed: a pixel leaves them only when it meets the KKT conditions.
+    block : the pixels outside the simplex after the start are solved ``block`` at a
+        time (None: all at once), so the working arrays (about twenty of ``block`` x
+        (p + 1) floats) stay small whatever the image's size. Every pixel's iterations
+        depend on its own row only, so for p <= 10 (one operator table for all blocks)
+        the result is bit-identical to ``block=None``; for larger p a block may solve a
+        face by LU where the whole image used a shared operator, a rounding-level change.
     """
     G = np.asarray(G, dtype=np.float64)
     B = np.asarray(B, dtype=np.float64)
@@ -245,6 +254,8 @@ def fcls_gram(
         raise ValidationError(f"G: expected shape ({p}, {p}) to match B, got {G.shape}")
     if tol <= 0:
         raise ValidationError(f"tol: must be positive, got {tol}")
+    if block is not None and block < 1:
+        raise ValidationError(f"block: must be a positive number of pixels, got {block}")
     if max_iter is None:
         max_iter = 10 * p + 50
     if p == 1:
@@ -256,13 +267,31 @@ def fcls_gram(
     A = B @ (T0[:p, :p].T / scale)
     A += T0[:p, p]
     touched = np.flatnonzero(A.min(axis=1) < 0.0)
-    work = touched
+    faces = _FaceSolver(G) if touched.size else None
+    step = touched.size if block is None else block
+    iterations = unconverged = stalled = 0
+    for start in range(0, touched.size, max(step, 1)):
+        assert faces is not None
+        it, left, st = _solve_touched(faces, G, A, B, touched[start:start + step], scale, tol,
+                                      max_iter, pivots)
+        iterations, unconverged, stalled = max(iterations, it), unconverged + left, stalled + st
+    np.maximum(A, 0.0, out=A)
+    A /= A.sum(axis=1, keepdims=True)  # ASC to rounding, whatever the operator's size
+    return SimplexLSResult(A, iterations, unconverged, stalled)
+
+
+def _solve_touched(
+    faces: _FaceSolver, G: np.ndarray, A: np.ndarray, B: np.ndarray, work: np.ndarray, scale: float,
+    tol: float, max_iter: int, pivots: int,
+) -> tuple[int, int, int]:
+    """Solve the pixels ``work`` (rows of ``A`` outside the simplex) in place; return the
+    iterations run, the pixels left unconverged and the stalled ones."""
+    p = G.shape[0]
     B1 = np.ones((work.size, p + 1))  # [b, 1] of the pixels still being solved
     B1[:, :p] = B[work] / scale
-    faces = _FaceSolver(G) if work.size else None
     s = A[work]
     sweeps = 0
-    if faces is not None and pivots:
+    if pivots:
         work, s, B1, sweeps = _block_pivoting(faces, G, A, work, s, B1, tol, pivots)
     a = project_simplex(s)
     free = a > 0.0
@@ -270,7 +299,7 @@ def fcls_gram(
     rows_all = np.arange(work.size)
     n_stalled = 0
     iterations = 0
-    while faces is not None and work.size and iterations < max_iter:
+    while work.size and iterations < max_iter:
         iterations += 1
         rows = rows_all[: work.size]
         sol = faces.solve(free, B1)
@@ -313,14 +342,12 @@ def fcls_gram(
         keep = ~done
         work, a, free, just_freed, B1 = work[keep], a[keep], free[keep], just_freed[keep], B1[keep]
     A[work] = a
-    np.maximum(A, 0.0, out=A)
-    A /= A.sum(axis=1, keepdims=True)  # ASC to rounding, whatever the operator's size
-    return SimplexLSResult(A, sweeps + iterations, int(work.size), n_stalled)
+    return sweeps + iterations, int(work.size), n_stalled
 
 
 def fcls(
     E: np.ndarray, Y: np.ndarray, *, tol: float = 1e-12, max_iter: int | None = None,
-    pivots: int = 3,
+    pivots: int = 3, block: int | None = BLOCK_PIXELS,
 ) -> SimplexLSResult:
     """Fully constrained least squares for every pixel: ``min |y - E^T a|^2`` on the simplex.
 
@@ -328,17 +355,18 @@ def fcls(
     ----------
     E : (n_endmembers, n_bands) endmembers.
     Y : (n_pixels, n_bands) pixels.
-    tol, max_iter, pivots : see :func:`fcls_gram`.
+    tol, max_iter, pivots, block : see :func:`fcls_gram`.
 
     Returns
     -------
     SimplexLSResult with ``A`` of shape (n_pixels, n_endmembers).
     """
     E, Y = check_inputs(E, Y)
-    return fcls_gram(E @ E.T, image_product(Y, E), tol=tol, max_iter=max_iter, pivots=pivots)
+    return fcls_gram(E @ E.T, image_product(Y, E), tol=tol, max_iter=max_iter, pivots=pivots, block=block)
 
 
 __all__ = [
+    "BLOCK_PIXELS",
     "SimplexLSResult",
     "fcls",
     "fcls_gram",

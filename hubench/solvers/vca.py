@@ -26,6 +26,7 @@ initialisation (:meth:`hubench.deep.base.DeepMethod.initial_endmembers`) calls
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,8 +68,18 @@ def _top_eigenvectors(M: np.ndarray, k: int) -> np.ndarray:
     return vectors[:, ::-1][:, :k]
 
 
-def _project(Y: np.ndarray, p: int, snr_input: float | None) -> tuple[np.ndarray, np.ndarray, float, str]:
-    """Projected coordinates ``X`` (n, p), denoised pixels ``R`` (n, L), SNR and branch."""
+BLOCK_PIXELS = 16384  # pixels centred at a time in the low-SNR branch
+
+
+def _project(Y: np.ndarray, p: int, snr_input: float | None
+             ) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray], float, str]:
+    """Projected coordinates ``X`` (n, p), a map from pixel indices to their denoised
+    spectra (the rows of ``R`` (n, L), made only for the pixels asked), SNR and branch.
+
+    No image-sized temporary is made: the centred image of the low-SNR branch is
+    projected in blocks of :data:`BLOCK_PIXELS` pixels, and the denoised image ``R`` is
+    never formed (only its p chosen rows are).
+    """
     n, L = Y.shape
     mean = Y.mean(axis=0)
     corr = (Y.T @ Y) / n  # one pass over the image serves both branches
@@ -79,18 +90,18 @@ def _project(Y: np.ndarray, p: int, snr_input: float | None) -> tuple[np.ndarray
     snr = estimate_snr(P_y, P_x, p, L) if snr_input is None else float(snr_input)
     if snr < 15.0 + 10.0 * np.log10(p):
         Ud = U[:, : p - 1]
-        Z = (Y - mean) @ Ud
-        R = Z @ Ud.T + mean
+        Z = np.empty((n, p - 1))
+        for start in range(0, n, BLOCK_PIXELS):
+            Z[start:start + BLOCK_PIXELS] = (Y[start:start + BLOCK_PIXELS] - mean) @ Ud
         norms = np.sqrt(np.sum(Z * Z, axis=1))
         X = np.hstack([Z, np.full((n, 1), norms.max())])
-        return X, R, snr, "low"
+        return X, lambda rows: Z[rows] @ Ud.T + mean, snr, "low"
     Ud = _top_eigenvectors(corr, p)
     Z = Y @ Ud
-    R = Z @ Ud.T
     denom = Z @ Z.mean(axis=0)
     floor = 1e-9 * float(np.abs(denom).max())
     denom = np.where(np.abs(denom) < floor, floor, denom)
-    return Z / denom[:, None], R, snr, "high"
+    return Z / denom[:, None], lambda rows: Z[rows] @ Ud.T, snr, "high"
 
 
 def _vertices(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -136,12 +147,12 @@ def vca(
     if not np.any(Y):
         raise ValidationError("Y: every pixel is zero; there is nothing to unmix")
     rng = np.random.default_rng(random_state)
-    X, R, snr, branch = _project(Y, p, snr_input)
+    X, denoised, snr, branch = _project(Y, p, snr_input)
     best, best_volume = np.zeros(p, dtype=np.int64), -1.0
     for _ in range(n_restarts):
         indices = _vertices(X, rng)
         volume = float(abs(np.linalg.det(X[indices])))
         if volume > best_volume:
             best, best_volume = indices, volume
-    source = R if endmember_source == "projected" else Y
-    return VCAResult(source[best].copy(), best, snr, branch, best_volume)
+    E = denoised(best) if endmember_source == "projected" else Y[best].copy()
+    return VCAResult(E, best, snr, branch, best_volume)
