@@ -35,7 +35,7 @@ from hubench.registry import Registry
 from hubench.scene import Estimate, Observation
 
 PROFILES = ("ci", "quick", "full")
-TASKS = ("blind", "supervised")
+TASKS = ("blind", "supervised", "library")
 
 
 class Method:
@@ -159,11 +159,18 @@ class Method:
                 f"E: method {self.name!r} is supervised and needs the endmembers; "
                 "use scene.observation(supervised=True)"
             )
+        if self.task == "library" and observation.library is None:
+            raise ValidationError(
+                f"library: method {self.name!r} unmixes over a spectral library and needs one; "
+                "use scene.observation(library=True) on a library scenario"
+            )
         estimate = self._fit(observation)
-        if estimate.A.shape != (observation.n_pixels, observation.n_endmembers):
+        # A library method returns one abundance column per library atom.
+        columns = observation.n_atoms if self.task == "library" else observation.n_endmembers
+        if estimate.A.shape != (observation.n_pixels, columns):
             raise ValidationError(
                 f"A: method {self.name!r} returned shape {estimate.A.shape}, expected "
-                f"{(observation.n_pixels, observation.n_endmembers)}"
+                f"{(observation.n_pixels, columns)}"
             )
         return estimate
 

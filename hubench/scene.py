@@ -70,14 +70,17 @@ def check_simplex(name: str, A: np.ndarray, tol: float = SIMPLEX_TOL) -> None:
 
 @dataclass(frozen=True, eq=False)
 class Observation:
-    """What a method may see: the image, its size, the number of endmembers, and for
-    supervised methods the endmembers ``E``. Never the abundances."""
+    """What a method may see: the image, its size, the number of endmembers, for
+    supervised methods the endmembers ``E``, and for library methods the spectral
+    ``library`` ``(n_atoms, n_bands)`` with its ``library_names``. Never the abundances."""
 
     Y: np.ndarray
     image_shape: tuple[int, int]
     n_endmembers: int
     wavelengths: np.ndarray | None = None
     E: np.ndarray | None = None
+    library: np.ndarray | None = None
+    library_names: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         Y = _as_matrix("Y", self.Y)
@@ -101,6 +104,10 @@ class Observation:
             if E.shape != (p, n_bands):
                 raise ValidationError(f"E: expected shape ({p}, {n_bands}), got {E.shape}")
             object.__setattr__(self, "E", E)
+        if self.library is not None:
+            library, names = _check_library(self.library, self.library_names, n_bands)
+            object.__setattr__(self, "library", library)
+            object.__setattr__(self, "library_names", names)
 
     @property
     def n_pixels(self) -> int:
@@ -110,6 +117,26 @@ class Observation:
     def n_bands(self) -> int:
         return int(self.Y.shape[1])
 
+    @property
+    def n_atoms(self) -> int:
+        """Spectra in the library (0 without one)."""
+        return 0 if self.library is None else int(self.library.shape[0])
+
+
+def _check_library(
+    library: Any, names: Any, n_bands: int
+) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    """A spectral library ``(n_atoms, n_bands)`` and its names (one per atom, or None)."""
+    lib = _as_matrix("library", library)
+    if lib.shape[1] != n_bands:
+        raise ValidationError(f"library: has {lib.shape[1]} bands but Y has {n_bands}")
+    if names is None:
+        return lib, None
+    names = tuple(str(n) for n in names)
+    if len(names) != lib.shape[0]:
+        raise ValidationError(f"library_names: expected {lib.shape[0]} names (one per atom), got {len(names)}")
+    return lib, names
+
 
 @dataclass(frozen=True, eq=False)
 class Scene:
@@ -118,6 +145,11 @@ class Scene:
     ``weak[k]`` is True when endmember ``k`` is weak or rare (by construction for
     synthetic scenes, by the documented rule for real ones). ``params`` holds everything
     needed to regenerate the scene with :func:`hubench.make_scene`.
+
+    Library scenes (docs/dev/library.md) also carry a spectral ``library``
+    ``(n_atoms, n_bands)`` with ``library_names``, and ``library_index[k]``: the atom that
+    holds material ``k`` (another sample of it, or a perturbed copy, unless the scene
+    says the library is exact). Every other atom is a distractor.
     """
 
     Y: np.ndarray
@@ -130,6 +162,9 @@ class Scene:
     seed: int | None = None
     wavelengths: np.ndarray | None = None
     endmember_names: tuple[str, ...] | None = None
+    library: np.ndarray | None = None
+    library_names: tuple[str, ...] | None = None
+    library_index: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         Y = _as_matrix("Y", self.Y)
@@ -158,6 +193,26 @@ class Scene:
         object.__setattr__(self, "image_shape", _check_image_shape(self.image_shape, n_pixels))
         object.__setattr__(self, "wavelengths", _check_wavelengths(self.wavelengths, n_bands))
         object.__setattr__(self, "params", dict(self.params))
+        self._set_library(n_bands, p)
+
+    def _set_library(self, n_bands: int, p: int) -> None:
+        if self.library is None:
+            if self.library_index is not None or self.library_names is not None:
+                raise ValidationError("library_index, library_names: given without a library")
+            return
+        library, names = _check_library(self.library, self.library_names, n_bands)
+        if self.library_index is None:
+            raise ValidationError("library_index: a scene with a library must say which atom holds each endmember")
+        index = np.asarray(self.library_index).reshape(-1)
+        if index.shape != (p,) or not np.issubdtype(index.dtype, np.integer):
+            raise ValidationError(f"library_index: expected {p} integer atom indices, got {self.library_index!r}")
+        if index.min() < 0 or index.max() >= library.shape[0] or np.unique(index).size != p:
+            raise ValidationError(
+                f"library_index: needs {p} distinct atoms in [0, {library.shape[0]}), got {index.tolist()}"
+            )
+        object.__setattr__(self, "library", library)
+        object.__setattr__(self, "library_names", names)
+        object.__setattr__(self, "library_index", index.astype(np.int64))
 
     @property
     def n_pixels(self) -> int:
@@ -171,14 +226,31 @@ class Scene:
     def n_endmembers(self) -> int:
         return int(self.A.shape[1])
 
-    def observation(self, supervised: bool = False) -> Observation:
-        """What a method may see; ``supervised=True`` also hands over the true ``E``."""
+    def library_abundances(self) -> np.ndarray:
+        """The true abundances over the library atoms, ``(n_pixels, n_atoms)``: column
+        ``library_index[k]`` is ``A[:, k]``, every distractor column is zero."""
+        if self.library is None or self.library_index is None:
+            raise ValidationError(f"scene {self.name!r} has no spectral library")
+        X = np.zeros((self.n_pixels, self.library.shape[0]))
+        X[:, self.library_index] = self.A
+        return X
+
+    def observation(self, supervised: bool = False, library: bool = False) -> Observation:
+        """What a method may see; ``supervised=True`` also hands over the true ``E``,
+        ``library=True`` the scene's spectral library (library methods)."""
+        if library and self.library is None:
+            raise ValidationError(
+                f"library: scene {self.name!r} has no spectral library; library methods run on "
+                "the library scenarios (hubench list scenarios 'library*')"
+            )
         return Observation(
             Y=self.Y,
             image_shape=self.image_shape,
             n_endmembers=self.n_endmembers,
             wavelengths=self.wavelengths,
             E=self.E if supervised else None,
+            library=self.library if library else None,
+            library_names=self.library_names if library else None,
         )
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "SyntheticParams",
     "add_noise",
     "cap_abundances",
+    "compose",
     "generate",
     "generate_with_parts",
     "measured_snr_db",
@@ -226,6 +227,28 @@ def generate_with_parts(seed: int, *, name: str = "synthetic", **knobs: Any) -> 
     rng = np.random.default_rng(seed)
 
     chosen = rng.choice(candidates, size=params.n_endmembers, replace=False)
+    names = load_usgs().names
+    return compose(
+        rng, seed, params, spectra[chosen], tuple(names[i] for i in chosen),
+        name=name, wavelengths=wavelengths,
+    )
+
+
+def compose(
+    rng: np.random.Generator,
+    seed: int,
+    params: SyntheticParams,
+    spectra: np.ndarray,
+    names: tuple[str, ...],
+    *,
+    name: str,
+    wavelengths: np.ndarray,
+) -> tuple[Scene, SceneParts]:
+    """The scene of :func:`generate_with_parts` once its endmember ``spectra``
+    ``(p, n_bands)`` (before the weak albedo) are drawn: roles, abundances, effects and
+    noise, drawn from ``rng`` in that order. The library scenes
+    (:mod:`hubench.datasets.library_scenes`) draw their endmembers their own way and
+    share the rest."""
     p = params.n_endmembers
     roles = rng.permutation(p)
     rare = np.sort(roles[: params.n_rare])
@@ -245,7 +268,7 @@ def generate_with_parts(seed: int, *, name: str = "synthetic", **knobs: Any) -> 
     A = np.zeros((base.shape[0], p))
     A[:, rare] = rare_values
     A[:, common] = base * (1.0 - rare_values.sum(axis=1, keepdims=True))
-    E = spectra[chosen].copy()
+    E = np.array(spectra, dtype=np.float64)
     E[weak] *= params.weak_albedo
 
     # The effects draw from their own streams; the main generator is left for the noise.
@@ -264,7 +287,6 @@ def generate_with_parts(seed: int, *, name: str = "synthetic", **knobs: Any) -> 
     flags = np.zeros(p, dtype=bool)
     flags[rare] = True
     flags[weak] = True
-    names = load_usgs().names
     scene = Scene(
         Y=Y,
         A=A,
@@ -275,7 +297,7 @@ def generate_with_parts(seed: int, *, name: str = "synthetic", **knobs: Any) -> 
         params=params.to_dict(),
         seed=seed,
         wavelengths=wavelengths,
-        endmember_names=tuple(names[i] for i in chosen),
+        endmember_names=names,
     )
     return scene, SceneParts(
         clean=X, noise=N, E=E, knots=knots, scale=scale, coefficients=coefficients, sensor=sensor

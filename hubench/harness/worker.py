@@ -111,7 +111,9 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> Outcome:
         scene = _scene_for(cell)
         out.scene_seconds = time.perf_counter() - tick
         method = METHODS.get(cell.method)(**cell.method_params)
-        observation = scene.observation(supervised=cell.task == "supervised")
+        observation = scene.observation(
+            supervised=cell.task == "supervised", library=cell.task == "library"
+        )
     except (Exception, SystemExit) as exc:
         return fail("error", "setup failed: " + _describe(exc))
     try:
@@ -140,7 +142,8 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> Outcome:
         out.alignment = canonical(evaluation.alignment)
     except (Exception, SystemExit) as exc:
         return fail("error", "scoring failed: " + _describe(exc))
-    collapsed = degeneracy(estimate.A, estimate.E)
+    # Over a library most atoms are meant to be empty: not a collapse.
+    collapsed = None if cell.task == "library" else degeneracy(estimate.A, estimate.E)
     if collapsed is not None:
         out.status, out.reason = "degenerate", collapsed
     if estimates_dir is not None:

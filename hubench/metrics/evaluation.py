@@ -17,6 +17,7 @@ from hubench.metrics import weak as weak_metrics
 from hubench.metrics.abundance import armse, rmse_linear, rmse_per_endmember, rmse_y, sre
 from hubench.metrics.alignment import align, aligned_columns, identity_alignment
 from hubench.metrics.endmember import sad_aligned
+from hubench.metrics.library import library_metrics
 from hubench.scene import Estimate, Scene
 
 NAN = float("nan")
@@ -40,6 +41,9 @@ class Evaluation:
         Which true endmembers the scene marks weak.
     supervised : bool
         True when the estimate carried no endmembers (alignment is the identity).
+    library : bool
+        True for an estimate over the scene's library (its ``E`` is the library): the
+        alignment is ``scene.library_index``, no SAD, and the ``lib_*`` metrics.
     tau, sad_threshold : float
         The detection and recovery thresholds used.
     """
@@ -50,6 +54,7 @@ class Evaluation:
     weak: tuple[bool, ...] = ()
     supervised: bool = False
     tau: float = 0.05
+    library: bool = False
     sad_threshold: float = 0.2
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,6 +68,7 @@ class Evaluation:
             "supervised": bool(self.supervised),
             "tau": float(self.tau),
             "sad_threshold": float(self.sad_threshold),
+            "library": bool(self.library),
         }
 
     @classmethod
@@ -76,6 +82,7 @@ class Evaluation:
             supervised=bool(data.get("supervised", False)),
             tau=float(data.get("tau", 0.05)),
             sad_threshold=float(data.get("sad_threshold", 0.2)),
+            library=bool(data.get("library", False)),
         )
 
 
@@ -134,7 +141,13 @@ def evaluate(
     _check_inputs(scene, estimate, tau, sad_threshold)
     p = scene.n_endmembers
     supervised = estimate.E is None
-    if estimate.E is None:
+    library = is_library_estimate(scene, estimate)
+    if library:
+        # Each material's column is its atom's; the spectra are the library's, not the
+        # method's, so no spectral angle is scored.
+        alignment = tuple(int(j) for j in scene.library_index)  # type: ignore[union-attr]
+        sad_values = np.full(p, NAN)
+    elif estimate.E is None:
         alignment = identity_alignment(p)
         sad_values = np.full(p, NAN)
     else:
@@ -151,7 +164,7 @@ def evaluate(
 
     metrics: dict[str, float] = {
         "armse": armse(A, A_hat),
-        "msad": NAN if supervised else float(np.mean(sad_values)),
+        "msad": NAN if supervised or library else float(np.mean(sad_values)),
         "sre": sre(A, A_hat),
         "rmse_y": reconstruction_error,
     }
@@ -162,6 +175,10 @@ def evaluate(
     for k in range(p):
         metrics[f"sad_em{k}"] = float(sad_values[k])
     metrics.update(_weak_per_endmember(A, A_hat, scene.weak, tau))
+    if library:
+        metrics.update(library_metrics(
+            scene.library_abundances(), estimate.A, scene.library_index, scene.weak, tau  # type: ignore[arg-type]
+        ))
     return Evaluation(
         metrics=metrics,
         alignment=alignment,
@@ -173,6 +190,17 @@ def evaluate(
         supervised=supervised,
         tau=float(tau),
         sad_threshold=float(sad_threshold),
+        library=library,
+    )
+
+
+def is_library_estimate(scene: Scene, estimate: Estimate) -> bool:
+    """True when ``estimate`` is over ``scene``'s library: its ``E`` is the library."""
+    return (
+        scene.library is not None
+        and estimate.E is not None
+        and estimate.E.shape == scene.library.shape
+        and bool(np.array_equal(estimate.E, scene.library))
     )
 
 

@@ -23,7 +23,7 @@ from hubench.errors import HubenchError
 from hubench.registry import Registry
 
 BETTER = ("lower", "higher")
-GROUPS = ("abundance", "endmember", "reconstruction", "weak", "cost")
+GROUPS = ("abundance", "endmember", "reconstruction", "weak", "library", "cost")
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,19 @@ _ENTRIES = [
      "(NaN if never present)", "fraction", "higher", "weak"),
     ("weak_ap_em{k}", "average precision of weak true endmember k over pixels "
      "(NaN if never present)", "fraction", "higher", "weak"),
+    # Library task (docs/guide/metrics.md, "Library metrics"): over all library atoms.
+    ("lib_sre", "SRE of the abundances over all library atoms (absent atoms' truth is 0)",
+     "dB", "higher", "library"),
+    ("lib_armse", "abundance RMSE over all pixels and library atoms (absent atoms' truth is 0)",
+     "abundance", "lower", "library"),
+    ("lib_recall", "share of the scene's materials whose atom is detected (>= tau in at "
+     "least 3 pixels)", "fraction", "higher", "library"),
+    ("lib_precision", "share of detected atoms that are the scene's materials", "fraction",
+     "higher", "library"),
+    ("lib_weak_recall", "share of the weak (and rare) materials whose atom is detected",
+     "fraction", "higher", "library"),
+    ("lib_active", "atoms detected (>= tau in at least 3 pixels; the scene has p materials): "
+     "fewer is sparser, not ranked by default", "atoms", "lower", "library"),
     ("fit_seconds", "wall-clock time of fit only (measured by the harness)", "s", "lower",
      "cost"),
     ("peak_mem_mb", "peak memory growth during fit: RSS, or CUDA max allocated on GPU",
