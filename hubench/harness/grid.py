@@ -432,7 +432,7 @@ def expand_grid(
     for spec, sparams, snr_value, seed, digest in scenes:
         for cls, overrides in chosen:
             if cls.task == "library" and not spec.library:
-                _skip_pair(skipped, cls.name, spec.name)
+                _skip_pair(skipped, cls.name)
                 continue
             params = cls.defaults()
             params.update(cls.preset(profile))
@@ -462,9 +462,9 @@ def expand_grid(
     return Grid(cells=unique, skipped_methods=skipped)
 
 
-def _skip_pair(skipped: list[tuple[str, str]], method: str, scenario: str) -> None:
+def _skip_pair(skipped: list[tuple[str, str]], method: str) -> None:
     """Record once that a library method does not run on a scenario without a library."""
-    reason = f"needs a spectral library; scenario {scenario!r} has none (use the library* scenarios)"
+    reason = "needs a spectral library: runs on the library* scenarios only"
     if (method, reason) not in skipped:
         skipped.append((method, reason))
 
