@@ -318,7 +318,7 @@ def _estimate(ctx: _Context) -> str:
     scene = ctx.scene
     n, p, bands = scene.n_pixels, scene.n_endmembers, scene.n_bands
     if ctx.library:  # one column per atom, E = the library
-        p = scene.library.shape[0]  # type: ignore[union-attr]
+        p = scene.library.shape[0]
     _require(isinstance(est, Estimate), f"fit returned {type(est).__name__}, not an Estimate")
     problems = []
     if est.A.shape != (n, p):
@@ -400,7 +400,7 @@ def _recovery(ctx: _Context) -> str:
     uniform = np.full((scene.n_pixels, p), 1.0 / p)
     got = score(scene, est)
     if ctx.library:
-        atoms = scene.library.shape[0]  # type: ignore[union-attr]
+        atoms = scene.library.shape[0]
         flat = Estimate(A=np.full((scene.n_pixels, atoms), 1.0 / atoms), E=scene.library)
         trivial = score(scene, flat)["lib_armse"]
         limit = RECOVERY_MARGIN * trivial
