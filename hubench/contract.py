@@ -7,7 +7,7 @@ the same contract (docs/guide/adding-a-method.md), as ``benchopt test`` does for
 The checks, in order (each is PASS, FAIL with the reason, or SKIP with the reason):
 
 ``metadata``
-    registered under its own ``name``; ``task`` is ``blind``, ``supervised`` or ``priors``; a
+    registered under its own ``name``; ``task`` is ``blind``, ``supervised``, ``priors`` or ``library``; a
     description; ``version`` a non-empty string; ``relaxes_asc`` and ``deterministic``
     booleans; ``requires`` a tuple of strings.
 ``hyperparameters``
@@ -26,7 +26,9 @@ The checks, in order (each is PASS, FAIL with the reason, or SKIP with the reaso
     ``fit`` on a noise-free ``standard`` scene of the profile's size (seed 0, two pure
     pixels per endmember), with the profile's preset, returns an ``Estimate`` with ``A``
     of shape (n_pixels, p), ``E`` of shape (p, n_bands) when blind, ``Y_hat`` like ``Y``
-    when given.
+    when given. A ``library`` method is fitted on a noise-free ``library-exact`` scene (its
+    library holds the scene's spectra exactly; 30 atoms at least 10 degrees apart) and returns ``A`` of shape (n_pixels,
+    n_atoms) and ``E`` = the library.
 ``abundances``
     ``A >= -1e-6`` and every row sums to one within 1e-6, unless the method declares
     ``relaxes_asc = True``.
@@ -43,7 +45,8 @@ The checks, in order (each is PASS, FAIL with the reason, or SKIP with the reaso
     :data:`RECOVERY_MARGIN`: a blind method's ``msad`` is at most half that of every
     endmember set to the mean pixel, and the estimate is not degenerate
     (hubench/harness/degenerate.py); a supervised method's ``armse`` is at most half
-    that of uniform abundances ``1/p``.
+    that of uniform abundances ``1/p``; a library method's ``lib_armse`` is at most half
+    that of uniform abundances ``1/n_atoms`` over the library.
 
 The ``ci`` profile takes a few seconds per built-in method on one CPU thread. Abundance
 recovery of blind methods is reported but not required: with their ``ci`` presets the
@@ -69,6 +72,10 @@ ATOL = 1e-6
 #: a method's error must be at most this fraction of the trivial estimate's
 RECOVERY_MARGIN = 0.5
 SCENARIO = "standard"
+LIBRARY_SCENARIO = "library-exact"
+# A well-posed library (30 atoms at least 10 degrees apart): recovery measures the method,
+# not the conditioning of a near-singular library.
+LIBRARY_KNOBS = {"library_size": 30, "library_min_angle_deg": 10.0}
 SEED = 0
 CHECKS = ("metadata", "hyperparameters", "presets", "bad-values", "estimate", "abundances",
           "endmembers", "side-effects", "deterministic", "recovery")
@@ -124,7 +131,10 @@ class _Context:
             params["random_state"] = 0
         self.params = params
         self.available, self.unavailable_reason = self.cls.availability()
-        self.scene = hubench.make_scene(SCENARIO, seed=SEED, profile=profile, snr_db=math.inf)
+        self.library = self.cls.task == "library"
+        self.scenario = LIBRARY_SCENARIO if self.library else SCENARIO
+        knobs = LIBRARY_KNOBS if self.library else {}
+        self.scene = hubench.make_scene(self.scenario, seed=SEED, profile=profile, snr_db=math.inf, **knobs)
         self.supervised = self.cls.task == "supervised"
         self.estimate: Any = None
         self.fit_error = ""
@@ -132,7 +142,8 @@ class _Context:
         self.side_effects: list[str] = []
 
     def observation(self) -> Any:
-        return self.scene.observation(supervised=self.supervised, priors=self.cls.task == "priors")
+        return self.scene.observation(supervised=self.supervised, priors=self.cls.task == "priors",
+                                      library=self.library)
 
     def fit(self) -> Any:
         """Fit once with ``self.params`` (remembering the outcome)."""
@@ -311,6 +322,8 @@ def _estimate(ctx: _Context) -> str:
     est = ctx.fit()
     scene = ctx.scene
     n, p, bands = scene.n_pixels, scene.n_endmembers, scene.n_bands
+    if ctx.library:  # one column per atom, E = the library
+        p = scene.library.shape[0]
     _require(isinstance(est, Estimate), f"fit returned {type(est).__name__}, not an Estimate")
     problems = []
     if est.A.shape != (n, p):
@@ -323,7 +336,7 @@ def _estimate(ctx: _Context) -> str:
         problems.append(f"Y_hat has shape {est.Y_hat.shape}, expected {scene.Y.shape} like Y")
     _require(not problems, "; ".join(problems))
     parts = [f"A {_shape(est.A)}"] + ([f"E {_shape(est.E)}"] if est.E is not None else [])
-    return (f"{', '.join(parts)} on {SCENARIO!r} ({ctx.profile} size, noise-free, seed {SEED}) "
+    return (f"{', '.join(parts)} on {ctx.scenario!r} ({ctx.profile} size, noise-free, seed {SEED}) "
             f"in {ctx.fit_seconds:.2f} s")
 
 
@@ -345,6 +358,8 @@ def _abundances(ctx: _Context) -> str:
 def _endmembers(ctx: _Context) -> str:
     if ctx.supervised:
         raise _Skip("supervised: E is given")
+    if ctx.library:
+        raise _Skip("library: E is the library it was given")
     E = ctx.fit().E
     floor = -ATOL * max(1.0, float(np.abs(ctx.scene.Y).max()))
     _require(E.min() >= floor, f"negative endmember values: min {E.min():.3g} (allowed >= {floor:.3g})")
@@ -389,6 +404,16 @@ def _recovery(ctx: _Context) -> str:
     p = scene.n_endmembers
     uniform = np.full((scene.n_pixels, p), 1.0 / p)
     got = score(scene, est)
+    if ctx.library:
+        atoms = scene.library.shape[0]
+        flat = Estimate(A=np.full((scene.n_pixels, atoms), 1.0 / atoms), E=scene.library)
+        trivial = score(scene, flat)["lib_armse"]
+        limit = RECOVERY_MARGIN * trivial
+        _require(got["lib_armse"] <= limit, (
+            f"lib_armse {got['lib_armse']:.3g} is above {RECOVERY_MARGIN:g} x {trivial:.3g} (uniform "
+            f"abundances over the atoms) on a noise-free scene whose library is exact"))
+        return (f"lib_armse {got['lib_armse']:.3g} <= {RECOVERY_MARGIN:g} x {trivial:.3g} of uniform "
+                f"abundances over the {atoms} atoms (lib_sre {got['lib_sre']:.3g} dB)")
     if ctx.supervised:
         trivial = score(scene, Estimate(A=uniform))["armse"]
         limit = RECOVERY_MARGIN * trivial

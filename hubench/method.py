@@ -35,7 +35,7 @@ from hubench.registry import Registry
 from hubench.scene import Estimate, Observation
 
 PROFILES = ("ci", "quick", "full")
-TASKS = ("blind", "supervised", "priors")
+TASKS = ("blind", "supervised", "priors", "library")
 
 
 class Method:
@@ -167,11 +167,18 @@ class Method:
                 f"priors: method {self.name!r} needs the prior spectra of the suspected weak "
                 "materials; use scene.observation(priors=True), or give the scene a priors= option"
             )
+        if self.task == "library" and observation.library is None:
+            raise ValidationError(
+                f"library: method {self.name!r} unmixes over a spectral library and needs one; "
+                "use scene.observation(library=True) on a library scenario"
+            )
         estimate = self._fit(observation)
-        if estimate.A.shape != (observation.n_pixels, observation.n_endmembers):
+        # A library method returns one abundance column per library atom.
+        columns = observation.n_atoms if self.task == "library" else observation.n_endmembers
+        if estimate.A.shape != (observation.n_pixels, columns):
             raise ValidationError(
                 f"A: method {self.name!r} returned shape {estimate.A.shape}, expected "
-                f"{(observation.n_pixels, observation.n_endmembers)}"
+                f"{(observation.n_pixels, columns)}"
             )
         return estimate
 

@@ -118,9 +118,10 @@ def _check_priors(priors: Any, n_bands: int) -> NamedSpectra | None:
 @dataclass(frozen=True, eq=False)
 class Observation:
     """What a method may see: the image, its size, the number of endmembers, for
-    supervised methods the endmembers ``E``, and for methods of task ``priors`` the
+    supervised methods the endmembers ``E``, for methods of task ``priors`` the
     spectra of the materials suspected to be present weakly (``priors``, possibly
-    empty). Never the abundances."""
+    empty), and for library methods the spectral ``library`` ``(n_atoms, n_bands)`` with
+    its ``library_names``. Never the abundances."""
 
     Y: np.ndarray
     image_shape: tuple[int, int]
@@ -128,6 +129,8 @@ class Observation:
     wavelengths: np.ndarray | None = None
     E: np.ndarray | None = None
     priors: NamedSpectra | None = None
+    library: np.ndarray | None = None
+    library_names: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         Y = _as_matrix("Y", self.Y)
@@ -152,6 +155,10 @@ class Observation:
                 raise ValidationError(f"E: expected shape ({p}, {n_bands}), got {E.shape}")
             object.__setattr__(self, "E", E)
         object.__setattr__(self, "priors", _check_priors(self.priors, n_bands))
+        if self.library is not None:
+            library, names = _check_library(self.library, self.library_names, n_bands)
+            object.__setattr__(self, "library", library)
+            object.__setattr__(self, "library_names", names)
 
     @property
     def n_pixels(self) -> int:
@@ -160,6 +167,26 @@ class Observation:
     @property
     def n_bands(self) -> int:
         return int(self.Y.shape[1])
+
+    @property
+    def n_atoms(self) -> int:
+        """Spectra in the library (0 without one)."""
+        return 0 if self.library is None else int(self.library.shape[0])
+
+
+def _check_library(
+    library: Any, names: Any, n_bands: int
+) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    """A spectral library ``(n_atoms, n_bands)`` and its names (one per atom, or None)."""
+    lib = _as_matrix("library", library)
+    if lib.shape[1] != n_bands:
+        raise ValidationError(f"library: has {lib.shape[1]} bands but Y has {n_bands}")
+    if names is None:
+        return lib, None
+    names = tuple(str(n) for n in names)
+    if len(names) != lib.shape[0]:
+        raise ValidationError(f"library_names: expected {lib.shape[0]} names (one per atom), got {len(names)}")
+    return lib, names
 
 
 def _reference_count(A: np.ndarray | None, E: np.ndarray | None, count: Any) -> int:
@@ -194,6 +221,11 @@ class Scene:
     only), or both None (no reference; then ``endmember_count`` gives the number of
     endmembers to look for). :attr:`reference` says which; the metrics that need a
     missing part do not apply (docs/guide/your-data.md).
+
+    Library scenes (docs/dev/library.md) also carry a spectral ``library``
+    ``(n_atoms, n_bands)`` with ``library_names``, and ``library_index[k]``: the atom that
+    holds material ``k`` (another sample of it, or a perturbed copy, unless the scene
+    says the library is exact). Every other atom is a distractor.
     """
 
     Y: np.ndarray
@@ -208,6 +240,9 @@ class Scene:
     endmember_names: tuple[str, ...] | None = None
     priors: NamedSpectra | None = None
     endmember_count: int | None = None
+    library: np.ndarray | None = None
+    library_names: tuple[str, ...] | None = None
+    library_index: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         Y = _as_matrix("Y", self.Y)
@@ -239,6 +274,26 @@ class Scene:
         object.__setattr__(self, "wavelengths", _check_wavelengths(self.wavelengths, n_bands))
         object.__setattr__(self, "params", dict(self.params))
         object.__setattr__(self, "priors", _check_priors(self.priors, n_bands))
+        self._set_library(n_bands, p)
+
+    def _set_library(self, n_bands: int, p: int) -> None:
+        if self.library is None:
+            if self.library_index is not None or self.library_names is not None:
+                raise ValidationError("library_index, library_names: given without a library")
+            return
+        library, names = _check_library(self.library, self.library_names, n_bands)
+        if self.library_index is None:
+            raise ValidationError("library_index: a scene with a library must say which atom holds each endmember")
+        index = np.asarray(self.library_index).reshape(-1)
+        if index.shape != (p,) or not np.issubdtype(index.dtype, np.integer):
+            raise ValidationError(f"library_index: expected {p} integer atom indices, got {self.library_index!r}")
+        if index.min() < 0 or index.max() >= library.shape[0] or np.unique(index).size != p:
+            raise ValidationError(
+                f"library_index: needs {p} distinct atoms in [0, {library.shape[0]}), got {index.tolist()}"
+            )
+        object.__setattr__(self, "library", library)
+        object.__setattr__(self, "library_names", names)
+        object.__setattr__(self, "library_index", index.astype(np.int64))
 
     @property
     def n_pixels(self) -> int:
@@ -252,6 +307,15 @@ class Scene:
     def n_endmembers(self) -> int:
         return int(self.endmember_count or 0)
 
+    def library_abundances(self) -> np.ndarray:
+        """The true abundances over the library atoms, ``(n_pixels, n_atoms)``: column
+        ``library_index[k]`` is ``A[:, k]``, every distractor column is zero."""
+        if self.library is None or self.library_index is None:
+            raise ValidationError(f"scene {self.name!r} has no spectral library")
+        X = np.zeros((self.n_pixels, self.library.shape[0]))
+        X[:, self.library_index] = self.A
+        return X
+
     @property
     def reference(self) -> str:
         """What reference the scene has: ``"A+E"``, ``"E"`` (endmembers only), ``"A"``
@@ -259,9 +323,16 @@ class Scene:
         parts = [k for k, v in (("A", self.A), ("E", self.E)) if v is not None]
         return "+".join(parts) or "none"
 
-    def observation(self, supervised: bool = False, priors: bool = False) -> Observation:
+    def observation(self, supervised: bool = False, priors: bool = False,
+                    library: bool = False) -> Observation:
         """What a method may see; ``supervised=True`` also hands over the true ``E``,
-        ``priors=True`` the scene's prior spectra (None when the scene has none)."""
+        ``priors=True`` the scene's prior spectra (None when the scene has none),
+        ``library=True`` the scene's spectral library (library methods)."""
+        if library and self.library is None:
+            raise ValidationError(
+                f"library: scene {self.name!r} has no spectral library; library methods run on "
+                "the library scenarios (hubench list scenarios 'library*')"
+            )
         if supervised and self.E is None:
             raise ValidationError(
                 f"scene {self.name!r} has no reference endmembers; a supervised method needs them"
@@ -273,6 +344,8 @@ class Scene:
             wavelengths=self.wavelengths,
             E=self.E if supervised else None,
             priors=self.priors if priors else None,
+            library=self.library if library else None,
+            library_names=self.library_names if library else None,
         )
 
 

@@ -11,6 +11,7 @@ import pytest
 from hubench.cli.check_cmd import regression_table, summary_line
 from hubench.errors import DataError
 from hubench.harness.check import (
+    CI_SCENARIOS,
     DETERMINISTIC,
     STOCHASTIC,
     TOLERANCES_FILE,
@@ -327,8 +328,8 @@ def test_check_cli_passes_on_fresh_baseline_and_fails_on_degraded(
     args = ["check", "--methods", "check-toy", "--baseline", str(baseline)]
     assert main([*args, "--write", "--store", store]) == 0
     written = read_baseline(baseline)
-    assert len(written) == 8 and set(written["status"]) == {"ok"}
-    assert set(written["scenario"]) == {"standard", "rare", "weak", "no-pure-pixels"}
+    assert len(written) == 2 * len(CI_SCENARIOS) and set(written["status"]) == {"ok"}
+    assert set(written["scenario"]) == set(CI_SCENARIOS)
     assert "wrote" in capsys.readouterr().out
     # a fresh run into a temporary store reproduces the baseline exactly, leaving nothing
     work = toy_plugin / "cwd"

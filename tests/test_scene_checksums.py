@@ -43,8 +43,14 @@ def fingerprint(name: str, profile: str, seed: int) -> dict[str, Any]:
         sums[f"{label}_sum"] = float(flat.sum())
         sums[f"{label}_sq"] = float(flat @ flat)
         sums[f"{label}_w"] = float(flat @ _weights(flat.size))
-    discrete = json.dumps({"shape": [*scene.image_shape, *scene.E.shape], "weak": scene.weak.tolist(),
-                           "names": list(scene.endmember_names or [])}, sort_keys=True)
+    facts: dict[str, Any] = {"shape": [*scene.image_shape, *scene.E.shape], "weak": scene.weak.tolist(),
+                             "names": list(scene.endmember_names or [])}
+    if scene.library is not None:  # library scenes: the atoms, their order and the truth's atoms
+        flat = scene.library.ravel()
+        sums.update({"library_sum": float(flat.sum()), "library_w": float(flat @ _weights(flat.size))})
+        facts.update({"library_names": list(scene.library_names or []),
+                      "library_index": [int(i) for i in scene.library_index]})  # type: ignore[union-attr]
+    discrete = json.dumps(facts, sort_keys=True)
     return {"discrete_sha256": hashlib.sha256(discrete.encode()).hexdigest(), "sums": sums}
 
 

@@ -42,6 +42,8 @@ class ScenarioSpec:
     the files are (``path``, ``data_dir``): recorded with the cell, left out of its key.
     ``validator(params)``, when given, checks the values of a resolved parameter dict
     without building the scene (raise :class:`ParameterError`); see :meth:`validate`.
+    ``library`` is True when the scenes carry a spectral library (the ``library`` task
+    runs only on those).
     """
 
     name: str
@@ -55,6 +57,7 @@ class ScenarioSpec:
     sources: Callable[[dict[str, Any]], list[Path]] | None = None
     location_params: tuple[str, ...] = ()
     validator: Callable[[dict[str, Any]], None] | None = None
+    library: bool = False
 
     def content_sha256(self, params: dict[str, Any]) -> str | None:
         """sha256 of the content the scene is read from (None for generated scenes).
@@ -117,9 +120,11 @@ def register_scenario(
     sources: Callable[[dict[str, Any]], list[Path]] | None = None,
     location_params: tuple[str, ...] = (),
     validate: Callable[..., None] | None = None,
+    library: bool = False,
 ) -> Callable[[Callable[..., Scene]], Callable[..., Scene]]:
     """Decorator registering ``build(seed, **params) -> Scene`` as scenario ``name``;
-    ``validate(params)`` (optional) checks parameter values without building."""
+    ``validate(params)`` (optional) checks parameter values without building;
+    ``library=True`` says its scenes carry a spectral library."""
     if kind not in KINDS:
         raise TypeError(f"scenario kind must be one of {KINDS}, got {kind!r}")
 
@@ -136,6 +141,7 @@ def register_scenario(
             sources=sources,
             location_params=tuple(location_params),
             validator=validate,
+            library=library,
         )
         spec.check_params(spec.defaults)
         for preset in spec.presets.values():

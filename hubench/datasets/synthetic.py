@@ -41,6 +41,7 @@ __all__ = [
     "SyntheticParams",
     "add_noise",
     "cap_abundances",
+    "compose",
     "generate",
     "generate_with_parts",
     "measured_snr_db",
@@ -227,6 +228,35 @@ def generate_with_parts(seed: int, *, name: str = "synthetic", **knobs: Any) -> 
     rng = np.random.default_rng(seed)
 
     chosen = rng.choice(candidates, size=params.n_endmembers, replace=False)
+    names = load_usgs().names
+    return compose(
+        rng, seed, params, spectra[chosen], tuple(names[i] for i in chosen),
+        name=name, wavelengths=wavelengths, chosen=chosen,
+    )
+
+
+def _library_and_names(n_bands: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The USGS library on the scene's band grid and its sample names."""
+    return library_on_grid(n_bands)[0], tuple(load_usgs().names)
+
+
+def compose(
+    rng: np.random.Generator,
+    seed: int,
+    params: SyntheticParams,
+    spectra: np.ndarray,
+    names: tuple[str, ...],
+    *,
+    name: str,
+    wavelengths: np.ndarray,
+    chosen: np.ndarray,
+) -> tuple[Scene, SceneParts]:
+    """The scene of :func:`generate_with_parts` once its endmember ``spectra``
+    ``(p, n_bands)`` (before the weak albedo) are drawn: roles, abundances, effects and
+    noise, drawn from ``rng`` in that order. The library scenes
+    (:mod:`hubench.datasets.library_scenes`) draw their endmembers their own way and
+    share the rest. ``chosen``: the USGS index of each endmember (the priors' ``sample``
+    mismatch looks for other samples of the same material)."""
     p = params.n_endmembers
     roles = rng.permutation(p)
     rare = np.sort(roles[: params.n_rare])
@@ -246,7 +276,7 @@ def generate_with_parts(seed: int, *, name: str = "synthetic", **knobs: Any) -> 
     A = np.zeros((base.shape[0], p))
     A[:, rare] = rare_values
     A[:, common] = base * (1.0 - rare_values.sum(axis=1, keepdims=True))
-    E = spectra[chosen].copy()
+    E = np.array(spectra, dtype=np.float64)
     E[weak] *= params.weak_albedo
 
     # The effects draw from their own streams; the main generator is left for the noise.
@@ -265,7 +295,6 @@ def generate_with_parts(seed: int, *, name: str = "synthetic", **knobs: Any) -> 
     flags = np.zeros(p, dtype=bool)
     flags[rare] = True
     flags[weak] = True
-    names = load_usgs().names
     scene = Scene(
         Y=Y,
         A=A,
@@ -276,9 +305,9 @@ def generate_with_parts(seed: int, *, name: str = "synthetic", **knobs: Any) -> 
         params=params.to_dict(),
         seed=seed,
         wavelengths=wavelengths,
-        endmember_names=tuple(names[i] for i in chosen),
-        priors=synthetic_priors(seed, params.prior_mismatch, params.prior_error, E, flags, chosen,
-                                spectra, names),
+        endmember_names=names,
+        priors=synthetic_priors(seed, params.prior_mismatch, params.prior_error, E, flags,
+                                np.asarray(chosen), *_library_and_names(params.n_bands)),
     )
     return scene, SceneParts(
         clean=X, noise=N, E=E, knots=knots, scale=scale, coefficients=coefficients, sensor=sensor

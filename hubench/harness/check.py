@@ -1,7 +1,8 @@
 """The CI regression check: a fixed tiny grid, a committed baseline, per-metric tolerances.
 
 The CI grid is profile ``ci`` (tiny scenes, short schedules), every available registered
-method, the scenarios ``standard``, ``rare``, ``weak``, ``no-pure-pixels`` at 20 dB,
+method, the scenarios ``standard``, ``rare``, ``weak``, ``no-pure-pixels`` and
+``library-weak`` (the library task's scene; library methods run on it alone) at 20 dB,
 seeds 0 and 1, on the CPU (so that a GPU in the machine does not change the numbers).
 
 The baseline is a wide CSV, one row per cell (``method, method_version, scenario,
@@ -44,7 +45,7 @@ from hubench.harness.store import FRAME_COLUMNS
 from hubench.metrics.registry import COST_METRICS, metric_columns, metric_direction
 
 CI_PROFILE = "ci"
-CI_SCENARIOS = ("standard", "rare", "weak", "no-pure-pixels")
+CI_SCENARIOS = ("standard", "rare", "weak", "no-pure-pixels", "library-weak")
 CI_SNRS = (20.0,)
 CI_SEEDS = (0, 1)
 CI_DEVICE = "cpu"

@@ -449,6 +449,9 @@ def expand_grid(
     cells: list[Cell] = []
     for spec, sparams, snr_value, seed, digest in scenes:
         for cls, overrides in chosen:
+            if cls.task == "library" and not spec.library:
+                _skip_pair(skipped, cls.name)
+                continue
             params = cls.defaults()
             params.update(cls.preset(profile))
             if "random_state" in params or "random_state" in cls.param_names():
@@ -476,6 +479,13 @@ def expand_grid(
             ))
     unique = list({c.key: c for c in cells}.values())
     return Grid(cells=unique, skipped_methods=skipped)
+
+
+def _skip_pair(skipped: list[tuple[str, str]], method: str) -> None:
+    """Record once that a library method does not run on a scenario without a library."""
+    reason = "needs a spectral library: runs on the library* scenarios only"
+    if (method, reason) not in skipped:
+        skipped.append((method, reason))
 
 
 def _snr_number(scenario: str, raw: Any) -> float:

@@ -159,7 +159,10 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> Outcome:
         scene = _scene_for(cell)
         out.scene_seconds = time.perf_counter() - tick
         method = METHODS.get(cell.method)(**cell.method_params)
-        observation = scene.observation(supervised=cell.task == "supervised", priors=cell.task == "priors")
+        observation = scene.observation(
+            supervised=cell.task == "supervised", priors=cell.task == "priors",
+            library=cell.task == "library",
+        )
         if hasattr(method, "scorer"):  # a deep method: score its learning curve
             method.scorer = curve_scorer(scene)
     except (Exception, SystemExit) as exc:
@@ -199,7 +202,8 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> Outcome:
         out.alignment = canonical(evaluation.alignment)
     except (Exception, SystemExit) as exc:
         return fail("error", "scoring failed: " + _describe(exc))
-    collapsed = degeneracy(estimate.A, estimate.E)
+    # Over a library most atoms are meant to be empty: not a collapse.
+    collapsed = None if cell.task == "library" else degeneracy(estimate.A, estimate.E)
     if collapsed is not None:
         out.status, out.reason = "degenerate", collapsed
     if estimates_dir is not None:

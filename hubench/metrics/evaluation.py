@@ -26,6 +26,7 @@ from hubench.metrics import weak as weak_metrics
 from hubench.metrics.abundance import armse, rmse_linear, rmse_per_endmember, rmse_y, sre
 from hubench.metrics.alignment import align, align_abundances, aligned_columns, identity_alignment
 from hubench.metrics.endmember import sad_aligned
+from hubench.metrics.library import library_metrics
 from hubench.scene import Estimate, Scene
 
 NAN = float("nan")
@@ -49,6 +50,9 @@ class Evaluation:
         Which true endmembers the scene marks weak.
     supervised : bool
         True when the estimate carried no endmembers (alignment is the identity).
+    library : bool
+        True for an estimate over the scene's library (its ``E`` is the library): the
+        alignment is ``scene.library_index``, no SAD, and the ``lib_*`` metrics.
     tau, sad_threshold : float
         The detection and recovery thresholds used.
     """
@@ -59,6 +63,7 @@ class Evaluation:
     weak: tuple[bool, ...] = ()
     supervised: bool = False
     tau: float = 0.05
+    library: bool = False
     sad_threshold: float = 0.2
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,6 +77,7 @@ class Evaluation:
             "supervised": bool(self.supervised),
             "tau": float(self.tau),
             "sad_threshold": float(self.sad_threshold),
+            "library": bool(self.library),
         }
 
     @classmethod
@@ -85,6 +91,7 @@ class Evaluation:
             supervised=bool(data.get("supervised", False)),
             tau=float(data.get("tau", 0.05)),
             sad_threshold=float(data.get("sad_threshold", 0.2)),
+            library=bool(data.get("library", False)),
         )
 
 
@@ -144,7 +151,12 @@ def evaluate(
     p = scene.n_endmembers
     supervised = estimate.E is None
     E_ref, A_ref = scene.E, scene.A
-    if estimate.E is None:
+    library = is_library_estimate(scene, estimate)
+    if library:
+        # Each material's column is its atom's; the spectra are the library's, not the
+        # method's, so no spectral angle is scored.
+        alignment = tuple(int(j) for j in scene.library_index)  # type: ignore[union-attr]
+    elif estimate.E is None:
         alignment = identity_alignment(p)
     elif E_ref is not None:
         alignment = align(E_ref, estimate.E)
@@ -152,7 +164,7 @@ def evaluate(
         alignment = align_abundances(A_ref, estimate.A)
     else:  # nothing to match against: the estimate's own order
         alignment = tuple(k if k < estimate.A.shape[1] else -1 for k in range(p))
-    if E_ref is None or estimate.E is None:
+    if library or E_ref is None or estimate.E is None:
         sad_values = np.full(p, NAN)
     else:
         sad_values = sad_aligned(E_ref, estimate.E, alignment)
@@ -169,7 +181,7 @@ def evaluate(
 
     metrics: dict[str, float] = {
         "armse": armse(A, A_hat) if A_ref is not None else NAN,
-        "msad": NAN if supervised or E_ref is None else float(np.mean(sad_values)),
+        "msad": NAN if supervised or library or E_ref is None else float(np.mean(sad_values)),
         "sre": sre(A, A_hat) if A_ref is not None else NAN,
         "rmse_y": reconstruction_error,
     }
@@ -189,6 +201,10 @@ def evaluate(
 
         metrics.update(estimate_uncertainty_metrics(
             A_ref, estimate.A, estimate.uncertainty, alignment, scene.weak, tau))
+    if library:
+        metrics.update(library_metrics(
+            scene.library_abundances(), estimate.A, scene.library_index, scene.weak, tau  # type: ignore[arg-type]
+        ))
     return Evaluation(
         metrics=metrics,
         alignment=alignment,
@@ -200,6 +216,17 @@ def evaluate(
         supervised=supervised,
         tau=float(tau),
         sad_threshold=float(sad_threshold),
+        library=library,
+    )
+
+
+def is_library_estimate(scene: Scene, estimate: Estimate) -> bool:
+    """True when ``estimate`` is over ``scene``'s library: its ``E`` is the library."""
+    return (
+        scene.library is not None
+        and estimate.E is not None
+        and estimate.E.shape == scene.library.shape
+        and bool(np.array_equal(estimate.E, scene.library))
     )
 
 

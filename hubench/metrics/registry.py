@@ -23,7 +23,7 @@ from hubench.errors import HubenchError
 from hubench.registry import Registry
 
 BETTER = ("lower", "higher", "target")
-GROUPS = ("abundance", "endmember", "reconstruction", "weak", "uncertainty", "cost")
+GROUPS = ("abundance", "endmember", "reconstruction", "weak", "uncertainty", "library", "cost")
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,19 @@ _ENTRIES = [
      "(A >= tau) against the truth", "squared probability", "lower", "uncertainty"),
     ("weak_presence_ece", "expected calibration error of the weak-presence probability "
      "(10 equal bins)", "fraction", "lower", "uncertainty"),
+    # Library task (docs/guide/metrics.md, "Library metrics"): over all library atoms.
+    ("lib_sre", "SRE of the abundances over all library atoms (absent atoms' truth is 0)",
+     "dB", "higher", "library"),
+    ("lib_armse", "abundance RMSE over all pixels and library atoms (absent atoms' truth is 0)",
+     "abundance", "lower", "library"),
+    ("lib_recall", "share of the scene's materials whose atom is detected (>= tau in at "
+     "least 3 pixels)", "fraction", "higher", "library"),
+    ("lib_precision", "share of detected atoms that are the scene's materials", "fraction",
+     "higher", "library"),
+    ("lib_weak_recall", "share of the weak (and rare) materials whose atom is detected",
+     "fraction", "higher", "library"),
+    ("lib_active", "atoms detected (>= tau in at least 3 pixels; the scene has p materials): "
+     "fewer is sparser, not ranked by default", "atoms", "lower", "library"),
     ("fit_seconds", "wall-clock time of fit only (measured by the harness)", "s", "lower",
      "cost"),
     ("cpu_seconds", "CPU time of fit, all threads of the worker (measured by the harness)",

@@ -19,7 +19,9 @@ Definitions (docs/guide/leaderboards.md):
   the true endmembers) is a reference, not a competitor: it is shown, but left out of
   the ranks, of ``best`` and of the significance tests, which are computed among the
   blind methods alone (ranks within a task; the reference methods are not ranked among
-  themselves either: their ``rank`` is NaN);
+  themselves either: their ``rank`` is NaN); methods of the ``library`` task (given a
+  spectral library) are ranked, given ``best`` and tested among themselves, apart from
+  the blind methods of the same scenario;
 - ``best``: the best mean of a column among the blind methods (direction from the
   metric registry; ties within a relative 1e-9); ``rank``: the method's rank among the
   blind methods in a column of a *rank metric* (ties share the average; no ok cell
@@ -414,11 +416,12 @@ def _scenario(
     # ranks and the paired tests are computed among the blind methods alone.
     reference = set(frame.loc[frame["_reference"], "method_label"])
     blind = [m for m in methods if m not in reference]
+    # Ranks within a task: library methods (given a library) apart from blind ones.
+    groups = _task_groups(frame, blind)
     ok = frame[frame["status"] == "ok"]
     snrs = snr_order(frame["snr_db"])
-    blind_rows = frame[~frame["method_label"].isin(reference)]
     tests = {
-        metric: compare_to_best(blind_rows, metric, str(info.loc[metric, "better"]))
+        metric: _grouped_tests(frame, groups, metric, str(info.loc[metric, "better"]))
         for metric in info.index
         if statistics and not info.loc[metric, "cost"] and blind
     }
@@ -447,14 +450,19 @@ def _scenario(
                 means = pd.Series(math.nan, index=methods, dtype=float)
             elif not np.isfinite(means.to_numpy()).any():
                 continue
-            best = best_mask(means[blind], better).reindex(methods, fill_value=False)
+            best = pd.concat(
+                [best_mask(means[group], better) for group in groups]
+            ).reindex(methods, fill_value=False) if groups else pd.Series(False, index=methods)
             rank = pd.Series(math.nan, index=methods)
             if not cost and bool(info.loc[metric, "ranked"]) and not not_applicable:
                 # No value although cells finished ok: the metric does not apply to the
                 # method, so the column does not count for it. No cell finished ok: it
                 # ranks last there.
-                applies = [m for m in blind if stats[m][2] > 0 or m not in finished]
-                rank = column_ranks(means[applies], better).reindex(methods)
+                parts = []
+                for group in groups:
+                    applies = [m for m in group if stats[m][2] > 0 or m not in finished]
+                    parts.append(column_ranks(means[applies], better))
+                rank = pd.concat(parts).reindex(methods) if parts else rank
                 ranks.append(rank)
             position = len(columns)
             columns.append((scenario, position, metric, snr, cost))
@@ -515,6 +523,26 @@ def _scenario(
         table,
         failures,
     )
+
+
+def _task_groups(frame: pd.DataFrame, ranked: list[str]) -> list[list[str]]:
+    """The ranked methods split by task (``blind``, ``library``...), each group ranked
+    on its own; a row without a stored task counts as blind."""
+    task = frame["task"] if "task" in frame.columns else pd.Series("blind", index=frame.index)
+    of = task.fillna("blind").groupby(frame["method_label"]).first()
+    groups: dict[str, list[str]] = {}
+    for m in ranked:
+        groups.setdefault(str(of.get(m, "blind")), []).append(m)
+    return [groups[t] for t in sorted(groups)]
+
+
+def _grouped_tests(frame: pd.DataFrame, groups: list[list[str]], metric: str, better: str) -> pd.DataFrame:
+    """:func:`compare_to_best` within each task group, stacked."""
+    parts = [
+        compare_to_best(frame[frame["method_label"].isin(group)], metric, better) for group in groups
+    ]
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts) if parts else compare_to_best(frame.iloc[:0], metric, better)
 
 
 def _average_rank(methods: pd.DataFrame) -> pd.DataFrame:

@@ -18,7 +18,8 @@ from hubench.report.stats import COST_METRICS, metric_columns, require_direction
 
 DEFAULT_METRICS = (
     "armse", "msad", "weak_recall", "weak_recall_macro", "weak_f1", "weak_ap", "weak_ap_macro",
-    "weak_em_recall", "fit_seconds", "cpu_seconds", "peak_mem_mb",
+    "weak_em_recall", "lib_sre", "lib_recall", "lib_precision", "fit_seconds", "cpu_seconds",
+    "peak_mem_mb",
 )  # fmt: skip
 _IGNORED_SCENARIO_KEYS = ("snr_db", "seed")
 _IGNORED_METHOD_KEYS = ("random_state",)  # the harness sets it to the cell's seed
