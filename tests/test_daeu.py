@@ -95,7 +95,11 @@ def quick_recovery(random_state: int = 0, scene_seed: int = 0, **overrides: obje
 #: untrained network (lr ~0) gives armse >= 0.289, one epoch >= 0.172, random endmembers
 #: msad >= 0.631. (msad
 #: alone cannot see an untrained network: the VCA start is exact on this scene.)
-RECOVERY_LIMITS = {"msad": 0.027, "armse": 0.05}  # were 0.1 and 0.1 (one run, one machine)
+#: Re-measured after the stopping rule (issue 16; the quick run now ends at its loss
+#: plateau, ~70 of 120 epochs): random_state 0-9 at 1 and 2 threads, native ISA only (the
+#: generic kernels were not re-run): msad 0.009-0.0186, armse 0.018-0.053 (median 0.027);
+#: 1.5 x worst, rounded up. Broken variants still fail armse (>= 0.172) or msad (0.631).
+RECOVERY_LIMITS = {"msad": 0.028, "armse": 0.08}  # were 0.027 / 0.05 (120 epochs), first 0.1 / 0.1
 
 
 @pytest.mark.slow
