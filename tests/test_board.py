@@ -212,7 +212,7 @@ def test_reference_block_is_shown_and_never_ranked() -> None:
     assert not any(str(v).startswith("**") for v in oracle_row)
     page = board_markdown(board, statistics=True)
     assert REFERENCE_LABEL in page and "the reference block is not ranked" in page
-    assert "Reference methods (given the true endmembers) are not ranked." in page
+    assert "Reference methods (given the true endmembers or prior spectra) are not ranked." in page
     csv = pd.read_csv(io.StringIO(board_csv(board)))
     assert set(csv.loc[csv.reference, "method"]) == {"oracle"}
     assert len(csv) == len(board.summary)
@@ -268,3 +268,20 @@ def test_capped_training_is_counted_per_method() -> None:
     table = scenario_frame(board, "standard").set_index("method")
     assert table.loc["deep", "capped"] == "2/3" and table.loc["classic", "capped"] == ""
     assert "capped" not in scenario_frame(_board(pd.DataFrame(rows)), "standard").columns
+
+
+def test_a_method_given_priors_is_a_reference_not_ranked() -> None:
+    frame = grid_frame().assign(task="blind")
+    rows = [
+        cell("priorsmethod", r.scenario, r.snr_db, r.seed, armse=0.005, msad=0.001,
+             weak_recall=1.0, fit_seconds=0.01, task="priors")
+        for r in frame[frame.method == "alpha"].itertuples()
+    ]  # fmt: skip
+    board = _board(pd.concat([frame, pd.DataFrame(rows)], ignore_index=True))
+    methods = board.methods[board.methods.scenario == "weak"].set_index("method")
+    given = [m for m in methods.index if m.startswith("priorsmethod")]
+    assert len(given) == 1 and bool(methods.loc[given[0], "supervised"])
+    assert math.isnan(methods.loc[given[0], "rank"])
+    assert not any(m.startswith("priorsmethod") for m in board.average_rank["method"])
+    armse = board.cells[(board.cells.metric == "armse") & (board.cells.scenario == "weak")]
+    assert set(armse.loc[armse.best, "method"]) == {"alpha"}  # the best blind one

@@ -15,8 +15,9 @@ Definitions (docs/guide/leaderboards.md):
 - a scenario's table has a column per quality metric and SNR (a bare metric for a real
   scene, whose SNR is NaN) and one per cost metric pooled over all SNRs; a column none
   of whose methods has a value is left out;
-- **reference methods**: a method whose rows have ``task == "supervised"`` (it was given
-  the true endmembers) is a reference, not a competitor: it is shown, but left out of
+- **reference methods**: a method whose rows have ``task == "supervised"`` or
+  ``"priors"`` (it was given the true endmembers or prior spectra of the weak materials)
+  is a reference, not a competitor: it is shown, but left out of
   the ranks, of ``best`` and of the significance tests, which are computed among the
   blind methods alone (ranks within a task; the reference methods are not ranked among
   themselves either: their ``rank`` is NaN); methods of the ``library`` task (given a
@@ -53,7 +54,13 @@ import pandas as pd
 
 from hubench.errors import HubenchError, ParameterError
 from hubench.metrics.evaluation import applies as metric_applies
-from hubench.report.frame import labelled, resolve_metrics, resolve_rank_by, supervised_rows
+from hubench.report.frame import (
+    labelled,
+    reference_rows,
+    resolve_metrics,
+    resolve_rank_by,
+    supervised_rows,
+)
 from hubench.report.significance import average_rank, bootstrap_mean_ci, compare_to_best
 from hubench.report.stats import (
     COST_METRICS,
@@ -337,7 +344,7 @@ def build_labelled(
         },
         index=pd.Index(chosen, name="metric"),
     )
-    lab = lab.assign(_reference=supervised_rows(lab).to_numpy(dtype=bool))
+    lab = lab.assign(_reference=reference_rows(lab).to_numpy(dtype=bool))
     summary = _summary(lab, chosen, statistics)
     looked_up = {
         (r.scenario, r.method, _snr_key(r.snr_db), r.metric): (r.mean, r.std, r.n, r.ci_low, r.ci_high)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from hubench.report.fig_style import RC, method_style
-from hubench.report.frame import supervised_rows
+from hubench.report.frame import reference_rows
 from hubench.report.stats import metric_direction, metric_unit
 
 #: Quality metrics drawn against time when present and not all missing.
@@ -36,7 +36,7 @@ def method_points(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
     Cells that are not ``ok`` and metric values that are NaN are left out.
     """
     ok = rows[(rows["status"] == "ok")].copy()
-    ok["_reference"] = supervised_rows(ok).to_numpy()
+    ok["_reference"] = reference_rows(ok).to_numpy()
     records = []
     for label, group in ok.groupby("method_label", sort=True):
         values = group[metric].to_numpy(dtype=float)

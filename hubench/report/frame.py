@@ -98,7 +98,8 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 #: Appended to the label of a method of task ``priors`` (given the weak materials' prior
-#: spectra, docs/dev/priors.md): ranked beside the blind methods, never silently.
+#: spectra, docs/dev/priors.md): shown in the reference block, never ranked against the
+#: blind methods.
 GIVEN_PRIORS = " (given priors)"
 
 
@@ -119,6 +120,13 @@ def _registry_task(method: str) -> str | None:
     except ImportError:  # pragma: no cover - the registry is always importable in practice
         return None
     return METHODS.get(method).task if method in METHODS else None
+
+
+def reference_rows(frame: pd.DataFrame) -> pd.Series:
+    """Rows of methods given information a blind method lacks, shown as references and
+    never ranked against the blind ones: the true endmembers (task ``supervised``) or
+    prior spectra of the weak materials (task ``priors``, docs/dev/priors.md)."""
+    return supervised_rows(frame) | task_rows(frame, "priors")
 
 
 def supervised_rows(frame: pd.DataFrame) -> pd.Series:

@@ -1,6 +1,6 @@
 """The CSV leaderboard: the tidy long form of a :class:`~hubench.report.board.Leaderboard`,
 one row per scenario x method x SNR x metric (``scenario, method, snr_db, metric, mean,
-std, n, reference, note``; ``reference`` is True for a method given the true endmembers,
+std, n, reference, note``; ``reference`` is True for a method given the true endmembers or prior spectra,
 which the Markdown shows apart and never ranks; ``note`` is empty, or ``n/a: no reference
 abundances`` / ``n/a: no reference endmembers`` where the scene's partial reference does
 not allow the metric). Formats only: the numbers are the board's ``summary``.

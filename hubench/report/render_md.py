@@ -23,11 +23,11 @@ SUPERVISED = " (given E)"
 #: Legend of a method given the weak materials' prior spectra (task ``priors``).
 PRIORS_NOTE = (
     " `(given priors)`: given the prior spectra of the suspected weak materials (task "
-    "`priors`, docs/dev/priors.md): strictly more information than a blind method; ranked "
-    "beside the blind methods, marked, so read its rank with that in mind."
+    "`priors`, docs/dev/priors.md): strictly more information than a blind method, so it is "
+    "shown in the reference block with the methods given E, not ranked against the blind ones."
 )
 #: The label row that opens the reference block of a scenario table.
-REFERENCE_LABEL = "*Reference (given the true endmembers), not ranked*"
+REFERENCE_LABEL = "*Reference (given the true endmembers or prior spectra), not ranked*"
 #: The rank shown for a reference method.
 REFERENCE_RANK = "ref"
 
@@ -44,8 +44,11 @@ NOTE = (
 
 
 def method_text(method: str, supervised: bool) -> str:
-    """``"fcls (given E)"`` for a supervised method, else the label."""
-    return f"{method}{SUPERVISED}" if supervised else method
+    """``"fcls (given E)"`` for a supervised method, else the label; a reference whose
+    label already says what it was given (``"hyperweak (given priors)"``) keeps it."""
+    if not supervised or method.endswith(GIVEN_PRIORS):
+        return method
+    return f"{method}{SUPERVISED}"
 
 
 def column_text(metric: str, snr_db: float, pooled: bool) -> str:
@@ -326,7 +329,7 @@ def board_markdown(
             out.write("\n### Average rank across scenarios\n\n")
             out.write(_github(average_rank_frame(board)) + "\n")
             if board.methods["supervised"].any():
-                out.write("\nReference methods (given the true endmembers) are not ranked.\n")
+                out.write("\nReference methods (given the true endmembers or prior spectra) are not ranked.\n")
     for scenario in scenarios:
         section = _section(board, scenario, statistics)
         if extras.get(scenario):

@@ -53,9 +53,9 @@ def uncertainty_tables(frame: pd.DataFrame) -> dict[str, str]:
     rows = frame[(frame["ensemble"] > 1) & (frame["status"] == "ok")]
     if rows.empty:
         return {}
-    from hubench.report.frame import supervised_rows
+    from hubench.report.frame import reference_rows
 
-    rows = rows.assign(_ref=supervised_rows(rows).to_numpy())
+    rows = rows.assign(_ref=reference_rows(rows).to_numpy())
     out: dict[str, str] = {}
     for scenario, group in rows.groupby("scenario_label", sort=True):
         table = []
