@@ -43,7 +43,13 @@ def test_ensemble_run_leaderboard_report(tmp_path: Path, capsys: pytest.CaptureF
     capsys.readouterr()
     assert main([*RUN, "--ensemble", "3", "--store", str(store)]) == 0
     assert "0 run now, 2 already stored" in capsys.readouterr().out
-    # Leaderboard and report show the ensemble as its own method variant and section.
+    # Leaderboard and report show the ensemble's uncertainty section.
+    capsys.readouterr()
+    assert main(["leaderboard", "--store", str(store)]) == 0
+    board = capsys.readouterr().out
+    assert "### Uncertainty (ensembles)" in board
+    # one fit and the ensemble of 3 are two rows, never averaged together
+    assert "vca+fcls[ensemble=3]" in board and "vca+fcls[ensemble=1]" in board
     out = tmp_path / "report"
     assert main(["report", "--store", str(store), "--output", str(out)]) == 0
     page = (out / "report.md").read_text()

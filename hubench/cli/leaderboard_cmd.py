@@ -89,6 +89,10 @@ def run(args: argparse.Namespace) -> int:
         # Real scenes: the weak rule's numbers beside each table (the scene is rebuilt
         # from its files; a scene that cannot be rebuilt gets a one-line note).
         extras = weak_rule_blocks(labelled(frame)) if (frame["scenario_kind"] == "real").any() else {}
+        from hubench.report.uncertainty_table import uncertainty_tables
+
+        for label, text in uncertainty_tables(labelled(frame)).items():  # --ensemble cells
+            extras[label] = text + extras.get(label, "")
         text = render_markdown(
             frame,
             metrics=metrics,

@@ -63,8 +63,9 @@ def variant_labels(names: pd.Series, params: pd.Series) -> pd.Series:
 def labelled(frame: pd.DataFrame) -> pd.DataFrame:
     """Copy of ``frame`` with ``scenario_label`` and ``method_label`` columns.
 
-    Method variants (version or parameters other than ``random_state``, which the
-    harness sets to the seed) are told apart within each scenario table.
+    Method variants (version, parameters other than ``random_state``, which the
+    harness sets to the seed, or the ensemble size of ``--ensemble K``) are told apart
+    within each scenario table.
     """
     out = frame.copy()
     scen_params = [
@@ -74,16 +75,19 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
         for p in out["scenario_params"]
     ]
     out["scenario_label"] = variant_labels(out["scenario"], pd.Series(scen_params, index=out.index))
+    # An ensemble (``--ensemble K``, K > 1) is another result than one fit: a variant.
+    ensembles = (out["ensemble"] if "ensemble" in out.columns else pd.Series(1, index=out.index))
     method_params = pd.Series(
         [
             json.dumps(
                 {
                     **{k: x for k, x in _params(p).items() if k not in _IGNORED_METHOD_KEYS},
                     "version": v,
+                    "ensemble": int(e) if pd.notna(e) else 1,
                 },
                 default=str,
             )
-            for p, v in zip(out["method_params"], out["method_version"], strict=True)
+            for p, v, e in zip(out["method_params"], out["method_version"], ensembles, strict=True)
         ],
         index=out.index,
     )
