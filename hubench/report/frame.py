@@ -98,7 +98,18 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
         )
     given = task_rows(out, "priors")
     out.loc[given, "method_label"] = out.loc[given, "method_label"] + GIVEN_PRIORS
+    # Only tagged where a table mixes tasks: library rows are ranked among themselves.
+    library = task_rows(out, "library")
+    for _, group in out[library].groupby("scenario_label"):
+        others = out[(out["scenario_label"] == group["scenario_label"].iloc[0]) & ~library]
+        if not others.empty:
+            out.loc[group.index, "method_label"] = group["method_label"] + LIBRARY_TAG
     return out
+
+
+#: Appended to the label of a library method (task ``library``) in a table that also
+#: has methods of other tasks: each task is ranked and bolded among its own methods.
+LIBRARY_TAG = " (library)"
 
 
 #: Appended to the label of a method of task ``priors`` (given the weak materials' prior

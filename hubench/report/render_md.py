@@ -14,7 +14,7 @@ from tabulate import tabulate
 
 from hubench.errors import ParameterError
 from hubench.report.board import Leaderboard, Provenance
-from hubench.report.frame import GIVEN_PRIORS
+from hubench.report.frame import GIVEN_PRIORS, LIBRARY_TAG
 from hubench.report.significance import ALPHA
 from hubench.report.text import format_mean_std, rank_text, snr_text
 
@@ -25,6 +25,12 @@ PRIORS_NOTE = (
     " `(given priors)`: given the prior spectra of the suspected weak materials (task "
     "`priors`, docs/dev/priors.md): strictly more information than a blind method, so it is "
     "shown in the reference block with the methods given E, not ranked against the blind ones."
+)
+#: Legend of a library method in a table that mixes tasks.
+LIBRARY_NOTE = (
+    " `(library)`: a library method (task `library`, docs/dev/library.md): it unmixes over "
+    "the spectral library the scene carries, so its ranks, bold and significance marks are "
+    "computed among the library methods only, and the blind ones' among the blind ones."
 )
 #: The label row that opens the reference block of a scenario table.
 REFERENCE_LABEL = "*Reference (given the true endmembers or prior spectra), not ranked*"
@@ -110,6 +116,7 @@ def notes(board: Leaderboard) -> str:
         "reference in its own block under each table (rank `ref`), never ranked, bolded "
         "or tested against."
         + (PRIORS_NOTE if board.methods["method"].astype(str).str.endswith(GIVEN_PRIORS).any() else "")
+        + (LIBRARY_NOTE if board.methods["method"].astype(str).str.endswith(LIBRARY_TAG).any() else "")
         + " Metrics: "
         + ", ".join(parts)
         + "."
