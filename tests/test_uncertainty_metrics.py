@@ -91,3 +91,27 @@ def test_uncertainty_metrics_weak_and_unmatched_columns():
     assert m["weak_presence_brier"] == pytest.approx(np.mean((np.array([0.8, 0.2, 0.6]) - truth) ** 2))
     no_weak = uncertainty_metrics(A, lower, upper, presence, np.zeros(3, bool), tau=0.05)
     assert math.isnan(no_weak["weak_coverage90"]) and math.isnan(no_weak["weak_presence_ece"])
+
+
+def test_a_methods_own_std_is_scored_like_an_interval():
+    """Item 4: an Estimate carrying only a standard deviation is scored with its Gaussian
+    90% interval and normal-tail presence probability, through the usual score()."""
+    import hubench
+    from hubench.scene import AbundanceUncertainty, Estimate
+
+    scene = hubench.make_scene("weak", seed=0, snr_db=30, profile="ci")
+    rng = np.random.default_rng(5)
+    std = np.full(scene.A.shape, 0.02)
+    A_hat = scene.A + std * rng.standard_normal(scene.A.shape)  # truth ~ N(A_hat, std)
+    est = Estimate(A=A_hat, E=scene.E.copy(), uncertainty=AbundanceUncertainty(std=std))
+    scores = hubench.score(scene, est)
+    lower, upper = normal_interval(A_hat, std)
+    assert scores["coverage90"] == pytest.approx(interval_coverage(scene.A, lower, upper))
+    assert 0.8 < scores["coverage90"] < 0.97  # clipping at 0 lifts it a little
+    assert scores["interval_width"] == pytest.approx(interval_width(lower, upper))
+    weak = np.flatnonzero(scene.weak)
+    prob = presence_from_normal(A_hat[:, weak], std[:, weak], 0.05)
+    truth = (scene.A[:, weak] >= 0.05).astype(float)
+    assert scores["weak_presence_brier"] == pytest.approx(brier_score(prob, truth))
+    plain = hubench.score(scene, Estimate(A=A_hat, E=scene.E.copy()))
+    assert "coverage90" not in plain or math.isnan(plain["coverage90"])
