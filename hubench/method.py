@@ -59,6 +59,10 @@ class Method:
     #: How ``--ensemble K`` makes its members differ (see :mod:`hubench.ensemble`):
     #: ``"bootstrap"`` (residual bootstrap of the pixels' noise) or ``"seeds"``.
     ensemble_mode: ClassVar[str] = "bootstrap"
+    #: ``progress(step, total, value)``: set by ``hubench unmix`` (never by the harness) to
+    #: follow a long fit; deep methods call it per epoch (value: the loss), the FCLS step
+    #: of the classic methods per pixel block (value: NaN). It changes no result.
+    progress: Any = None
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
     param_rules: ClassVar[Mapping[str, Rule]] = {}
 
@@ -181,6 +185,13 @@ class Method:
                 f"{(observation.n_pixels, columns)}"
             )
         return estimate
+
+    def _block_progress(self) -> Any:
+        """``progress(done, total)`` for a pixel-block solver, or None (see ``progress``)."""
+        hook = self.progress
+        if hook is None:
+            return None
+        return lambda done, total: hook(done, total, float("nan"))
 
     def _fit(self, observation: Observation) -> Estimate:  # pragma: no cover - abstract
         raise NotImplementedError

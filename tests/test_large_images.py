@@ -90,3 +90,29 @@ def test_the_scene_loader_keeps_at_most_two_images(tmp_path: Path) -> None:
         scene, peak = _peak(lambda name=name: load_scene(tmp_path / name))
         assert np.array_equal(scene.Y, Y)
         assert peak <= bound * Y.nbytes, (name, peak / Y.nbytes)
+
+
+def test_fcls_reports_progress_per_block_and_changes_nothing() -> None:
+    E, Y = _image(5000, 4, 40)
+    calls: list[tuple[int, int]] = []
+    followed = fcls(E, Y, block=500, progress=lambda done, total: calls.append((done, total)))
+    plain = fcls(E, Y, block=500)
+    assert np.array_equal(followed.A, plain.A)
+    total = calls[-1][1]
+    assert {t for _, t in calls} == {total} and total > 500  # pixels outside the simplex
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls) and calls[-1][0] == total
+    assert len(calls) == -(-total // 500)
+
+
+def test_unmix_progress_follows_a_classic_fit() -> None:
+    import math
+
+    import hubench
+
+    scene = hubench.make_scene("standard", seed=0, snr_db=10, profile="ci")
+    events: list[tuple[int, int, float]] = []
+    args = {"method": "vca+fcls", "n_endmembers": scene.n_endmembers, "image_shape": scene.image_shape}
+    followed = hubench.unmix(scene.Y, progress=lambda s, t, v: events.append((s, t, v)), **args)
+    plain = hubench.unmix(scene.Y, **args)
+    assert np.array_equal(followed.A, plain.A)
+    assert events and events[-1][0] == events[-1][1] and all(math.isnan(v) for *_, v in events)

@@ -4,6 +4,7 @@ abundances and endmembers (format by the ``--out`` extension) and PNG figures.""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,21 +33,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random_state of the method (default: 0)")
     parser.add_argument("--y-key", default="Y", help="variable holding the image in a .mat/.npz (default: Y)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="show training progress of deep methods (default: only on a terminal)")
+                        help="show the fit's progress: epochs of deep methods, pixel blocks of the "
+                             "FCLS step of classic ones (default: only on a terminal)")
 
 
 def _progress_bar(enabled: bool | None) -> tuple[Any, Any]:
-    """A tqdm bar and the deep training hook that moves it, or ``(None, None)``."""
+    """A tqdm bar and the progress hook that moves it (epochs of a deep method, pixel
+    blocks of the classic methods' FCLS step), or ``(None, None)``."""
     if enabled is False or (enabled is None and not sys.stderr.isatty()):
         return None, None
     from tqdm import tqdm
 
-    bar = tqdm(total=0, unit="epoch", file=sys.stderr, leave=False)
+    bar = tqdm(total=0, file=sys.stderr, leave=False)
 
-    def hook(epoch: int, n_epochs: int, loss: float) -> None:
-        bar.total = n_epochs
-        bar.n = epoch
-        bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+    def hook(step: int, total: int, value: float) -> None:
+        # Deep methods: epochs and the loss; classic ones: FCLS pixels (value NaN).
+        bar.total = total
+        bar.n = step
+        if math.isfinite(value):
+            bar.set_description("epochs", refresh=False)
+            bar.set_postfix(loss=f"{value:.4g}", refresh=False)
+        else:
+            bar.set_description("FCLS pixels", refresh=False)
         bar.refresh()
 
     return hook, bar

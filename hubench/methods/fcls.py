@@ -10,7 +10,7 @@ iterations and the largest KKT residual, so that exactness is checked on every r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -29,13 +29,15 @@ SOLVER_RULES: Mapping[str, Rule] = {
 
 
 def solve_fcls(
-    E: np.ndarray, Y: np.ndarray, *, tol: float, max_iter: int | None
+    E: np.ndarray, Y: np.ndarray, *, tol: float, max_iter: int | None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """FCLS abundances (n_pixels, p) of ``Y`` (n_pixels, n_bands) on ``E`` (p, n_bands),
-    and the solver record for ``Estimate.info`` (iterations, max KKT residual...)."""
+    and the solver record for ``Estimate.info`` (iterations, max KKT residual...);
+    ``progress(done, total)`` after each pixel block (see :func:`fcls_gram`)."""
     G = E @ E.T
     B = Y @ E.T  # the one pass over the image; the KKT check reuses it
-    result = fcls_gram(G, B, tol=tol, max_iter=max_iter)
+    result = fcls_gram(G, B, tol=tol, max_iter=max_iter, progress=progress)
     info = {
         "fcls_iterations": result.iterations,
         "fcls_converged": result.converged,
@@ -81,5 +83,6 @@ class FCLS(Method):
         E = observation.E
         if E is None:  # Method.fit already refuses this; kept for direct _fit callers
             raise ValidationError("E: fcls is supervised; use scene.observation(supervised=True)")
-        A, info = solve_fcls(E, observation.Y, tol=self.tol, max_iter=self.max_iter)
+        A, info = solve_fcls(E, observation.Y, tol=self.tol, max_iter=self.max_iter,
+                                progress=self._block_progress())
         return Estimate(A=A, info=info)

@@ -47,5 +47,6 @@ class FCLSLibrary(Method):
 
     def _fit(self, observation: Observation) -> Estimate:
         library = library_of(observation, self.name)
-        A, info = solve_fcls(library, observation.Y, tol=self.tol, max_iter=self.max_iter)
+        A, info = solve_fcls(library, observation.Y, tol=self.tol, max_iter=self.max_iter,
+                                progress=self._block_progress())
         return Estimate(A=A, E=library, info=info)

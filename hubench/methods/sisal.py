@@ -96,7 +96,8 @@ class SISAL(Method):
             spherize=self.spherize,
             random_state=self.random_state,
         )
-        A, info = solve_fcls(found.E, observation.Y, tol=self.tol, max_iter=self.max_iter)
+        A, info = solve_fcls(found.E, observation.Y, tol=self.tol, max_iter=self.max_iter,
+                                progress=self._block_progress())
         info.update(sisal_objective=float(found.objective[-1]),
                     sisal_max_violation=found.max_violation)
         return Estimate(A=A, E=found.E, info=info)

@@ -82,7 +82,8 @@ class VCA(Method):
             endmember_source=self.endmember_source,
             random_state=self.random_state,
         )
-        A, info = solve_fcls(found.E, observation.Y, tol=self.tol, max_iter=self.max_iter)
+        A, info = solve_fcls(found.E, observation.Y, tol=self.tol, max_iter=self.max_iter,
+                                progress=self._block_progress())
         info.update(
             vca_indices=found.indices.tolist(),
             vca_snr_db=found.snr_db,

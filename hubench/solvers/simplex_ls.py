@@ -32,6 +32,7 @@ the exact optimum up to rounding; ``kkt_residual`` (:mod:`hubench.solvers.simple
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -228,6 +229,7 @@ BLOCK_PIXELS = 65536  # pixels solved together: bounds the solver's working arra
 def fcls_gram(
     G: np.ndarray, B: np.ndarray, *, tol: float = 1e-12, max_iter: int | None = None,
     pivots: int = 3, block: int | None = BLOCK_PIXELS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SimplexLSResult:
     """Batched FCLS from the Gram form: ``min 0.5 a^T G a - b^T a`` on the simplex.
 
@@ -246,6 +248,9 @@ def fcls_gram(
         depend on its own row only, so for p <= 10 (one operator table for all blocks)
         the result is bit-identical to ``block=None``; for larger p a block may solve a
         face by LU where the whole image used a shared operator, a rounding-level change.
+    progress : ``progress(done, total)`` after each block, in pixels of those outside the
+        simplex after the start (``hubench unmix`` shows it on large images); it sees
+        counts only and changes nothing.
     """
     G = np.asarray(G, dtype=np.float64)
     B = np.asarray(B, dtype=np.float64)
@@ -275,6 +280,8 @@ def fcls_gram(
         it, left, st = _solve_touched(faces, G, A, B, touched[start:start + step], scale, tol,
                                       max_iter, pivots)
         iterations, unconverged, stalled = max(iterations, it), unconverged + left, stalled + st
+        if progress is not None:
+            progress(min(start + step, touched.size), touched.size)
     np.maximum(A, 0.0, out=A)
     A /= A.sum(axis=1, keepdims=True)  # ASC to rounding, whatever the operator's size
     return SimplexLSResult(A, iterations, unconverged, stalled)
@@ -348,6 +355,7 @@ def _solve_touched(
 def fcls(
     E: np.ndarray, Y: np.ndarray, *, tol: float = 1e-12, max_iter: int | None = None,
     pivots: int = 3, block: int | None = BLOCK_PIXELS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SimplexLSResult:
     """Fully constrained least squares for every pixel: ``min |y - E^T a|^2`` on the simplex.
 
@@ -355,14 +363,15 @@ def fcls(
     ----------
     E : (n_endmembers, n_bands) endmembers.
     Y : (n_pixels, n_bands) pixels.
-    tol, max_iter, pivots, block : see :func:`fcls_gram`.
+    tol, max_iter, pivots, block, progress : see :func:`fcls_gram`.
 
     Returns
     -------
     SimplexLSResult with ``A`` of shape (n_pixels, n_endmembers).
     """
     E, Y = check_inputs(E, Y)
-    return fcls_gram(E @ E.T, image_product(Y, E), tol=tol, max_iter=max_iter, pivots=pivots, block=block)
+    return fcls_gram(E @ E.T, image_product(Y, E), tol=tol, max_iter=max_iter, pivots=pivots,
+                     block=block, progress=progress)
 
 
 __all__ = [
