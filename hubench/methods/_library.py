@@ -1,4 +1,5 @@
-"""What the library methods share: the ADMM parameter rules and the estimate they return.
+"""What the library methods share: the ADMM methods' base class (task, presets, rules),
+and the estimate they return.
 
 A library method (task ``library``, docs/dev/library.md) returns abundances over every
 atom of ``observation.library`` (``A`` ``(n_pixels, n_atoms)``) with ``E`` = the
@@ -8,11 +9,12 @@ library, and records its solver's iterations, convergence and residuals in ``inf
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from hubench.errors import ValidationError
+from hubench.method import Method
 from hubench.params import Int, Real, Rule
 from hubench.scene import Estimate, Observation
 from hubench.solvers.sparse_regression import AdmmResult
@@ -25,6 +27,23 @@ ADMM_RULES: Mapping[str, Rule] = {
 }
 #: A regularisation weight: finite and non-negative.
 WEIGHT = Real(0, 1e6, hint="(regularisation weight) such as 1e-3")
+
+
+class AdmmLibraryMethod(Method):
+    """Base of the ADMM library methods (SUnSAL, CLSUnSAL, SUnSAL-TV): task ``library``,
+    deterministic, sum-to-one not enforced, the same profile presets and ADMM rules
+    (merged with a subclass's own ``param_rules`` by :meth:`Method.rules`)."""
+
+    task: ClassVar[str] = "library"
+    version: ClassVar[str] = "1"
+    deterministic: ClassVar[bool] = True
+    relaxes_asc: ClassVar[bool] = True
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "ci": {"tol": 1e-4, "max_iter": 500},
+        "quick": {},
+        "full": {"tol": 1e-5, "max_iter": 2000},
+    }
+    param_rules: ClassVar[Mapping[str, Rule]] = ADMM_RULES
 
 
 def library_of(observation: Observation, method: str) -> np.ndarray:

@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from hubench.method import Method, register_method
-from hubench.methods._library import ADMM_RULES, WEIGHT, admm_estimate, library_of
+from hubench.method import register_method
+from hubench.methods._library import WEIGHT, AdmmLibraryMethod, admm_estimate, library_of
 from hubench.params import Rule
 from hubench.scene import Estimate, Observation
 from hubench.solvers.sparse_regression import clsunsal
 
 
 @register_method
-class CLSUnSAL(Method):
+class CLSUnSAL(AdmmLibraryMethod):
     """CLSUnSAL over the observation's library.
 
     Parameters
@@ -41,20 +41,11 @@ class CLSUnSAL(Method):
     """
 
     name: ClassVar[str] = "clsunsal"
-    task: ClassVar[str] = "library"
     description: ClassVar[str] = (
         "CLSUnSAL (Iordache et al. 2014): collaborative l2,1 row-sparse non-negative "
         "regression over the library by ADMM"
     )
-    version: ClassVar[str] = "1"
-    deterministic: ClassVar[bool] = True
-    relaxes_asc: ClassVar[bool] = True
-    presets: ClassVar[dict[str, dict[str, Any]]] = {
-        "ci": {"tol": 1e-4, "max_iter": 500},
-        "quick": {},
-        "full": {"tol": 1e-5, "max_iter": 2000},
-    }
-    param_rules: ClassVar[Mapping[str, Rule]] = {"lam": WEIGHT, **ADMM_RULES}
+    param_rules: ClassVar[Mapping[str, Rule]] = {"lam": WEIGHT}
 
     def __init__(
         self, *, lam: float = 1e-3, mu: float = 0.01, tol: float = 1e-4, max_iter: int = 1000

@@ -84,5 +84,5 @@ class FCLS(Method):
         if E is None:  # Method.fit already refuses this; kept for direct _fit callers
             raise ValidationError("E: fcls is supervised; use scene.observation(supervised=True)")
         A, info = solve_fcls(E, observation.Y, tol=self.tol, max_iter=self.max_iter,
-                                progress=self._block_progress())
+                             progress=self._block_progress())
         return Estimate(A=A, info=info)

@@ -10,24 +10,22 @@ sees the same library, nothing more).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from hubench.method import Method, register_method
+from hubench.method import register_method
 from hubench.methods._library import library_of
-from hubench.methods.fcls import SOLVER_RULES, solve_fcls
-from hubench.params import Rule
+from hubench.methods.fcls import FCLS, solve_fcls
 from hubench.scene import Estimate, Observation
 
 
 @register_method
-class FCLSLibrary(Method):
+class FCLSLibrary(FCLS):
     """Fully constrained least squares over every atom of the observation's library.
 
     Parameters
     ----------
     tol, max_iter
-        As for ``fcls``.
+        As for ``fcls`` (its hyperparameters, rules and presets are inherited).
     """
 
     name: ClassVar[str] = "fcls-library"
@@ -36,17 +34,9 @@ class FCLSLibrary(Method):
         "FCLS (Heinz & Chang 2001) over the whole library, no sparsity term: the "
         "reference of the library task"
     )
-    version: ClassVar[str] = "1"
-    deterministic: ClassVar[bool] = True
-    presets: ClassVar[dict[str, dict[str, Any]]] = {"ci": {}, "quick": {}, "full": {}}
-    param_rules: ClassVar[Mapping[str, Rule]] = SOLVER_RULES
-
-    def __init__(self, *, tol: float = 1e-12, max_iter: int | None = None) -> None:
-        self.tol = tol
-        self.max_iter = max_iter
 
     def _fit(self, observation: Observation) -> Estimate:
         library = library_of(observation, self.name)
         A, info = solve_fcls(library, observation.Y, tol=self.tol, max_iter=self.max_iter,
-                                progress=self._block_progress())
+                             progress=self._block_progress())
         return Estimate(A=A, E=library, info=info)

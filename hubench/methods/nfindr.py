@@ -83,7 +83,7 @@ class NFINDR(Method):
             random_state=self.random_state,
         )
         A, info = solve_fcls(found.E, observation.Y, tol=self.tol, max_iter=self.max_iter,
-                                progress=self._block_progress())
+                             progress=self._block_progress())
         info.update(nfindr_indices=found.indices.tolist(), nfindr_volume=found.volume,
                     nfindr_sweeps=found.sweeps)
         return Estimate(A=A, E=found.E, info=info)

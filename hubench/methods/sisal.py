@@ -97,7 +97,7 @@ class SISAL(Method):
             random_state=self.random_state,
         )
         A, info = solve_fcls(found.E, observation.Y, tol=self.tol, max_iter=self.max_iter,
-                                progress=self._block_progress())
+                             progress=self._block_progress())
         info.update(sisal_objective=float(found.objective[-1]),
                     sisal_max_violation=found.max_violation)
         return Estimate(A=A, E=found.E, info=info)

@@ -18,17 +18,17 @@ nothing; Iordache et al. 2011 drop the sum-to-one for that reason), the stopping
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from hubench.method import Method, register_method
-from hubench.methods._library import ADMM_RULES, WEIGHT, admm_estimate, library_of
+from hubench.method import register_method
+from hubench.methods._library import WEIGHT, AdmmLibraryMethod, admm_estimate, library_of
 from hubench.params import Bool, Rule
 from hubench.scene import Estimate, Observation
 from hubench.solvers.sparse_regression import sunsal
 
 
 @register_method
-class SUnSAL(Method):
+class SUnSAL(AdmmLibraryMethod):
     """SUnSAL over the observation's library.
 
     Parameters
@@ -46,20 +46,11 @@ class SUnSAL(Method):
     """
 
     name: ClassVar[str] = "sunsal"
-    task: ClassVar[str] = "library"
     description: ClassVar[str] = (
         "SUnSAL (Bioucas-Dias & Figueiredo 2010): l1-sparse non-negative regression over "
         "the library by ADMM, all pixels at once"
     )
-    version: ClassVar[str] = "1"
-    deterministic: ClassVar[bool] = True
-    relaxes_asc: ClassVar[bool] = True
-    presets: ClassVar[dict[str, dict[str, Any]]] = {
-        "ci": {"tol": 1e-4, "max_iter": 500},
-        "quick": {},
-        "full": {"tol": 1e-5, "max_iter": 2000},
-    }
-    param_rules: ClassVar[Mapping[str, Rule]] = {"lam": WEIGHT, "asc": Bool(), **ADMM_RULES}
+    param_rules: ClassVar[Mapping[str, Rule]] = {"lam": WEIGHT, "asc": Bool()}
 
     def __init__(
         self, *, lam: float = 1e-2, asc: bool = False, mu: float = 0.01, tol: float = 1e-4,

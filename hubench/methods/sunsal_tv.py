@@ -16,17 +16,17 @@ minimiser), the defaults of ``lam`` and ``lam_tv`` (the paper tunes both per SNR
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from hubench.method import Method, register_method
-from hubench.methods._library import ADMM_RULES, WEIGHT, admm_estimate, library_of
+from hubench.method import register_method
+from hubench.methods._library import WEIGHT, AdmmLibraryMethod, admm_estimate, library_of
 from hubench.params import Rule
 from hubench.scene import Estimate, Observation
 from hubench.solvers.sunsal_tv import sunsal_tv
 
 
 @register_method
-class SUnSALTV(Method):
+class SUnSALTV(AdmmLibraryMethod):
     """SUnSAL-TV over the observation's library and image grid.
 
     Parameters
@@ -40,20 +40,11 @@ class SUnSALTV(Method):
     """
 
     name: ClassVar[str] = "sunsal-tv"
-    task: ClassVar[str] = "library"
     description: ClassVar[str] = (
         "SUnSAL-TV (Iordache et al. 2012): l1-sparse non-negative regression over the "
         "library with anisotropic total variation of the abundance maps, by ADMM"
     )
-    version: ClassVar[str] = "1"
-    deterministic: ClassVar[bool] = True
-    relaxes_asc: ClassVar[bool] = True
-    presets: ClassVar[dict[str, dict[str, Any]]] = {
-        "ci": {"tol": 1e-4, "max_iter": 500},
-        "quick": {},
-        "full": {"tol": 1e-5, "max_iter": 2000},
-    }
-    param_rules: ClassVar[Mapping[str, Rule]] = {"lam": WEIGHT, "lam_tv": WEIGHT, **ADMM_RULES}
+    param_rules: ClassVar[Mapping[str, Rule]] = {"lam": WEIGHT, "lam_tv": WEIGHT}
 
     def __init__(
         self, *, lam: float = 1e-3, lam_tv: float = 1e-2, mu: float = 0.01, tol: float = 1e-4,

@@ -83,7 +83,7 @@ class VCA(Method):
             random_state=self.random_state,
         )
         A, info = solve_fcls(found.E, observation.Y, tol=self.tol, max_iter=self.max_iter,
-                                progress=self._block_progress())
+                             progress=self._block_progress())
         info.update(
             vca_indices=found.indices.tolist(),
             vca_snr_db=found.snr_db,

@@ -100,7 +100,9 @@ def identity_alignment(n_endmembers: int) -> tuple[int, ...]:
     return tuple(range(n_endmembers))
 
 
-def aligned_columns(X_hat: np.ndarray, alignment: tuple[int, ...]) -> np.ndarray:
+def aligned_columns(
+    X_hat: np.ndarray, alignment: tuple[int, ...], fill: float = 0.0
+) -> np.ndarray:
     """Reorder the columns of ``X_hat`` to follow the true endmembers.
 
     Parameters
@@ -108,15 +110,16 @@ def aligned_columns(X_hat: np.ndarray, alignment: tuple[int, ...]) -> np.ndarray
     X_hat : ndarray, shape (n_rows, p_hat)
         Estimated abundances (``n_rows = n_pixels``) or any per-endmember columns.
     alignment : tuple of int, length p_true
-        From :func:`align`; ``-1`` entries give a column of zeros (an unrecovered
-        endmember is estimated absent everywhere).
+        From :func:`align`; ``-1`` entries give a column of ``fill``: zeros by default
+        (an unrecovered endmember is estimated absent everywhere), NaN for columns
+        that are not estimates of abundance (e.g. an interval, left out as unmatched).
 
     Returns
     -------
     ndarray, shape (n_rows, p_true)
     """
     idx = np.asarray(alignment, dtype=np.int64)
-    out = np.zeros((X_hat.shape[0], idx.size), dtype=np.float64)
+    out = np.full((X_hat.shape[0], idx.size), fill, dtype=np.float64)
     matched = idx >= 0
     out[:, matched] = X_hat[:, idx[matched]]
     return out

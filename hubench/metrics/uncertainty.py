@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
+from hubench.metrics.alignment import aligned_columns
+
 #: The nominal content of the central interval: 5% and 95% quantiles.
 NOMINAL = 0.90
 #: Number of equal-width probability bins of the calibration error and diagrams.
@@ -188,13 +190,10 @@ def estimate_uncertainty_metrics(
     ``P(a >= tau)``; a presence probability given for another threshold than ``tau``
     is not used (the calibration metrics are then NaN unless a std is given).
     """
-    idx = np.asarray(alignment, dtype=np.int64)
-
     def aligned(X: np.ndarray | None) -> np.ndarray:
-        out = np.full((A.shape[0], idx.size), np.nan)
-        if X is not None:
-            out[:, idx >= 0] = X[:, idx[idx >= 0]]
-        return out
+        if X is None:
+            return np.full((A.shape[0], len(alignment)), np.nan)
+        return aligned_columns(X, alignment, fill=np.nan)
 
     lower, upper = uncertainty.lower, uncertainty.upper
     if lower is None:

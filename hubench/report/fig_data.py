@@ -201,15 +201,11 @@ def _aligned(label: str, arrays: dict[str, np.ndarray], p: int) -> MethodResult:
         idx = np.asarray(alignment)
         E_hat = np.full((p, E.shape[1]), np.nan)
         E_hat[idx >= 0] = E[idx[idx >= 0]]
-    idx = np.asarray(alignment, dtype=np.int64)
 
     def column_aligned(name: str) -> np.ndarray | None:
         if name not in arrays:
             return None
-        X = np.asarray(arrays[name], dtype=np.float64)
-        out = np.full((X.shape[0], p), np.nan)
-        out[:, idx >= 0] = X[:, idx[idx >= 0]]
-        return out
+        return aligned_columns(np.asarray(arrays[name], dtype=np.float64), alignment, fill=np.nan)
 
     lower, upper = column_aligned("A_lower"), column_aligned("A_upper")
     return MethodResult(label=label, A_hat=A_hat, E_hat=E_hat, alignment=alignment,

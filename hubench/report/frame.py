@@ -100,10 +100,8 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
     out.loc[given, "method_label"] = out.loc[given, "method_label"] + GIVEN_PRIORS
     # Only tagged where a table mixes tasks: library rows are ranked among themselves.
     library = task_rows(out, "library")
-    for _, group in out[library].groupby("scenario_label"):
-        others = out[(out["scenario_label"] == group["scenario_label"].iloc[0]) & ~library]
-        if not others.empty:
-            out.loc[group.index, "method_label"] = group["method_label"] + LIBRARY_TAG
+    mixed = library & out["scenario_label"].isin(out.loc[~library, "scenario_label"])
+    out.loc[mixed, "method_label"] = out.loc[mixed, "method_label"] + LIBRARY_TAG
     return out
 
 
@@ -147,21 +145,7 @@ def reference_rows(frame: pd.DataFrame) -> pd.Series:
 def supervised_rows(frame: pd.DataFrame) -> pd.Series:
     """Rows made by a method given the true endmembers: the row's stored ``task``, or
     for rows without one (stores written before it was recorded) the registry's."""
-    task = frame["task"] if "task" in frame.columns else pd.Series(None, index=frame.index, dtype=object)
-    unknown = task.isna()
-    given = task == "supervised"
-    if not unknown.any():  # every row says: no need to import the method registry (torch)
-        return given
-    return given | (unknown & frame["method"].map(is_supervised))
-
-
-def is_supervised(name: str) -> bool:
-    """True for a registered method whose task is ``supervised`` (it is given the true E)."""
-    try:
-        from hubench.methods import METHODS
-    except ImportError:  # pragma: no cover - the registry is always importable in practice
-        return False
-    return name in METHODS and METHODS.get(name).task == "supervised"
+    return task_rows(frame, "supervised")
 
 
 # ---- selection ----------------------------------------------------------------------
