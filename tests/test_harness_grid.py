@@ -104,3 +104,22 @@ def test_all_and_refusals(plugin: str) -> None:  # noqa: F811
         expand_grid(parse_methods("t-ok"), ["t-real"], [10.0], [0])
     with pytest.raises(HubenchError, match="profile"):
         expand_grid(parse_methods("t-ok"), ["t-tiny"], None, [0], profile="huge")
+
+
+def test_scene_profile_builds_other_scenes_with_the_same_presets() -> None:
+    """``--profile full --scene-profile quick``: the full presets on the quick scenes.
+
+    The scene is the quick one (same resolved parameters, so the same scene as a quick
+    run's), the method parameters are the full preset's, and the two cells' keys differ.
+    """
+    quick = expand_grid(parse_methods("daeu"), ["standard"], [20.0], [0], profile="quick").cells[0]
+    full = expand_grid(parse_methods("daeu"), ["standard"], [20.0], [0], profile="full").cells[0]
+    mixed = expand_grid(parse_methods("daeu"), ["standard"], [20.0], [0], profile="full",
+                        scene_profile="quick").cells[0]
+    assert full.scenario_params["image_shape"] != quick.scenario_params.get("image_shape", (50, 50))
+    assert mixed.scenario_params == quick.scenario_params
+    assert mixed.method_params == full.method_params != quick.method_params
+    assert mixed.profile == "full"
+    assert len({quick.key, full.key, mixed.key}) == 3
+    with pytest.raises(ParameterError, match="--scene-profile: unknown profile 'quik'.*quick"):
+        expand_grid(parse_methods("daeu"), ["standard"], None, [0], scene_profile="quik")

@@ -43,6 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"a count N (seeds 0..N-1) or a list '0,3,7' ('7,' = seed 7 only) (default: {DEFAULT_SEEDS})")
     parser.add_argument("--profile", default="quick", choices=("ci", "quick", "full"),
                         help="hyperparameter and scene-size presets (default: quick)")
+    parser.add_argument("--scene-profile", default=None, choices=("ci", "quick", "full"),
+                        help="build the synthetic scenes of this profile instead (e.g. --profile full "
+                             "--scene-profile quick: the full presets on the quick scenes, to compare "
+                             "budgets on one scene; default: --profile)")
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
                         help=f"worker processes (default: the number of CPU cores, at most 4: {DEFAULT_JOBS})")
     parser.add_argument("--threads", type=int, default=None,
@@ -105,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device, save_estimates=args.save_estimates, progress=args.progress,
         data_dir=args.data_dir, scene_file=args.scene_file, log=sys.stderr, ensemble=args.ensemble,
         reference_file=args.reference, executor=args.executor, scheduler=args.scheduler,
+        scene_profile=args.scene_profile,
     )
     sys.stdout.write(summary.table() + "\n")
     return summary.exit_code

@@ -367,13 +367,15 @@ def expand_grid(
     threads: int = 1,
     ensemble: int = 1,
     reference_file: str | None = None,
+    scene_profile: str | None = None,
 ) -> Grid:
     """Resolve every cell (method params, scenario params, key) or raise a HubenchError.
 
     Method hyperparameters: class defaults < profile preset < ``random_state = seed``
     (when the method has one) < ``device`` (when not ``auto``) < the request's overrides;
     a ``device`` still ``auto`` then becomes the device it picks here. Scenario
-    parameters: defaults < profile preset < ``name[k=v,...]`` overrides < ``data_dir`` /
+    parameters: defaults < preset of ``scene_profile`` (None: ``profile``) < ``name[k=v,...]``
+    overrides < ``data_dir`` /
     ``path`` (real scenarios that take them) < ``snr_db`` (synthetic scenarios that
     accept it). A scene read from files is keyed on the sha256 of their content.
     ``threads`` (BLAS/torch threads per worker) is part of every key; so is
@@ -388,6 +390,11 @@ def expand_grid(
 
     if profile not in PROFILES:
         raise ParameterError(f"--profile: unknown profile {profile!r}{suggest(profile, PROFILES)}; use one of {', '.join(PROFILES)}")
+    if scene_profile is None:
+        scene_profile = profile
+    elif scene_profile not in PROFILES:
+        raise ParameterError(f"--scene-profile: unknown profile {scene_profile!r}{suggest(scene_profile, PROFILES)}; "
+                             f"use one of {', '.join(PROFILES)}")
     if device not in ("auto", "cpu", "cuda"):
         raise ParameterError(f"--device: expected auto, cpu or cuda, got {device!r}")
     if not seeds:
@@ -432,7 +439,7 @@ def expand_grid(
             params = dict(extra)
             if snr is not None:
                 params["snr_db"] = snr
-            resolved = spec.resolve(profile, **params)
+            resolved = spec.resolve(scene_profile, **params)
             ident = ("scenario " + spec.name, to_json(resolved))
             if ident not in validated:
                 spec.validate(resolved)

@@ -157,6 +157,7 @@ def run_grid(
     reference_file: str | None = None,
     executor: str = "local",
     scheduler: str | None = None,
+    scene_profile: str | None = None,
 ) -> RunSummary:
     """Run the grid ``methods x scenarios x snrs x seeds`` into ``store``.
 
@@ -176,7 +177,9 @@ def run_grid(
     ``"dask"`` on Dask distributed (:mod:`hubench.harness.dask_pool`): a new
     ``LocalCluster`` of ``jobs`` workers, or the cluster of ``scheduler``
     (``tcp://HOST:PORT``; implies ``"dask"``; threads then default to 1, not to this
-    machine's cores). Raises a :class:`~hubench.errors.HubenchError` for bad input
+    machine's cores). ``scene_profile`` builds the synthetic scenes of another profile
+    than the methods' presets (None: ``profile``), e.g. the ``full`` presets on the
+    ``quick`` scenes, so two budgets are compared on one scene. Raises a :class:`~hubench.errors.HubenchError` for bad input
     before anything is written.
     """
     log = log or sys.stderr
@@ -209,7 +212,8 @@ def run_grid(
         threads = 1 if scheduler is not None else threads_per_worker(jobs)
     grid = expand_grid(requests, scenarios, snrs, seed_list, profile=profile, device=device,
                        data_dir=data_dir, scene_file=scene_file, threads=threads,
-                       ensemble=ensemble, reference_file=reference_file)
+                       ensemble=ensemble, reference_file=reference_file,
+                       scene_profile=scene_profile)
     check_real_scenes(grid.cells)
     try:
         if isinstance(store, ResultStore):
