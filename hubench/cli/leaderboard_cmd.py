@@ -41,6 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--profile", default=None, help="only cells run with this profile (default: all)"
     )
     parser.add_argument(
+        "--beside", default=None, metavar="PROFILE",
+        help="with --profile: under each scenario table, the same cells (scenario, SNR, seed) "
+        "run under this other profile, mean ± std over seeds, and which metrics the "
+        "--profile cells are worse on by more than the seed spread (e.g. --profile full "
+        "--beside quick)",
+    )
+    parser.add_argument(
         "--title", default="hubench leaderboard", help="heading of the Markdown page"
     )
     parser.add_argument(
@@ -79,6 +86,19 @@ def run(args: argparse.Namespace) -> int:
         )
     with ResultStore(store, readonly=True) as opened:
         frame = opened.to_frame()
+    beside = None
+    if args.beside is not None:
+        if args.profile is None or args.beside == args.profile:
+            raise ParameterError(
+                "--beside: compares the --profile cells with another profile's; "
+                "give both, e.g. --profile full --beside quick"
+            )
+        beside = select(frame, scenarios=scenarios, profile=args.beside)
+        if beside.empty:
+            raise ParameterError(
+                f"--beside: the store holds no cells run with --profile {args.beside}; "
+                f"run them first or drop --beside"
+            )
     frame = select(frame, scenarios=scenarios, profile=args.profile)
     if fmt == "csv":
         text = render_csv(frame, metrics=metrics, rank_by=rank_by)
@@ -93,6 +113,12 @@ def run(args: argparse.Namespace) -> int:
 
         for label, text in uncertainty_tables(labelled(frame)).items():  # --ensemble cells
             extras[label] = text + extras.get(label, "")
+        if beside is not None:
+            from hubench.report.profile_table import profile_blocks
+
+            blocks = profile_blocks(labelled(frame), labelled(beside), args.profile, args.beside)
+            for label, text in blocks.items():
+                extras[label] = extras.get(label, "") + text
         text = render_markdown(
             frame,
             metrics=metrics,
