@@ -121,5 +121,5 @@ def test_scene_profile_builds_other_scenes_with_the_same_presets() -> None:
     assert mixed.method_params == full.method_params != quick.method_params
     assert mixed.profile == "full"
     assert len({quick.key, full.key, mixed.key}) == 3
-    with pytest.raises(ParameterError, match="--scene-profile: unknown profile 'quik'.*quick"):
+    with pytest.raises(ParameterError, match=r"--scene-profile: unknown profile 'quik'.*quick"):
         expand_grid(parse_methods("daeu"), ["standard"], None, [0], scene_profile="quik")
