@@ -107,10 +107,12 @@ class DEQUnmix(DeepMethod):
         "ci": {"epochs": 3, "max_iter": 5, "eval_max_iter": 20, "hidden": 8},
         # quick: a short schedule; M learns at 0.01 * 0.1 = 0.001 (the paper's 0.007
         # drifts away from the VCA start in 30 epochs); the adjoint solve stops at 1e-4 /
-        # 15 evaluations (an approximate gradient; it was 2/3 of the fit). See
-        # docs/dev/deep-methods.md.
-        "quick": {"epochs": 25, "max_iter": 10, "hidden": 16, "decoder_lr_scale": 0.1,
-                  "backward_max_iter": 15, "backward_tol": 1e-4},
+        # 15 evaluations (an approximate gradient; it was 2/3 of the fit); the forward and
+        # the adjoint solves cap at 5 evaluations each (were 10 and 15: half the CPU time
+        # an epoch, equal or better mSAD on the four default scenes over 3 seeds). See
+        # docs/dev/deep-methods.md and docs/dev/deq-unmix.md "CPU speed".
+        "quick": {"epochs": 25, "max_iter": 5, "hidden": 16, "decoder_lr_scale": 0.1,
+                  "backward_max_iter": 5, "backward_tol": 1e-4},
         "full": {"epochs": 300, "eta": 0.01, "max_iter": 10, "alpha": 0.2},
     }
     param_rules: ClassVar[Mapping[str, Rule]] = {
