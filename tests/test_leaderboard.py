@@ -179,6 +179,14 @@ def test_header_names_settings_and_versions() -> None:
                    "2.13.0", "ci-box", "2026-01-01T00:00:00 to 2026-01-03T00:01:00", "results.sqlite",
                    "36 (0 not ok)"):  # fmt: skip
         assert needle in header, needle
+    # the cells' compute: the sum of their fit seconds; no CPU seconds in this frame
+    frame["fit_seconds"] = 0.1
+    header = render_markdown(frame).split("\n## ")[0]
+    assert "| cell time   | 3.6 s wall (sums over the cells' fits" in header  # 36 x 0.1 s
+    frame["fit_seconds"] = 200.0
+    frame["cpu_seconds"] = 150.0
+    header = render_markdown(frame).split("\n## ")[0]
+    assert "2.00 h wall, 1.50 h CPU" in header  # 36 x 200 s, 36 x 150 s
     assert render_markdown(frame) == render_markdown(frame.sample(frac=1.0, random_state=1))
 
 

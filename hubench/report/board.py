@@ -118,6 +118,9 @@ class Provenance:
     #: Earliest ``started_at`` and latest ``finished_at`` (ISO text as stored), or None.
     first_start: str | None
     last_finish: str | None
+    #: Sums over the cells of ``fit_seconds`` and ``cpu_seconds`` (NaN when not stored).
+    fit_seconds_total: float = math.nan
+    cpu_seconds_total: float = math.nan
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> Provenance:
@@ -143,6 +146,8 @@ class Provenance:
             hosts=_distinct(frame, "host"),
             first_start=min(start) if start and end else None,
             last_finish=max(end) if start and end else None,
+            fit_seconds_total=_total(frame, "fit_seconds"),
+            cpu_seconds_total=_total(frame, "cpu_seconds"),
         )
 
 
@@ -227,6 +232,12 @@ class Leaderboard:
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     """``frame[name]``, or an empty column when the frame has none (a hand-made frame)."""
     return frame[name] if name in frame.columns else pd.Series([], dtype=object)
+
+
+def _total(frame: pd.DataFrame, column: str) -> float:
+    """Sum of a numeric column over the cells that recorded it; NaN when none did."""
+    values = pd.to_numeric(_column(frame, column), errors="coerce").dropna()
+    return float(values.sum()) if len(values) else math.nan
 
 
 def _texts(frame: pd.DataFrame, column: str) -> list[str]:

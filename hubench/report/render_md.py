@@ -94,7 +94,23 @@ def provenance_rows(prov: Provenance) -> list[tuple[str, str]]:
         ("devices", _distinct_text(prov.devices)),
         ("hosts", _distinct_text(prov.hosts)),
         ("run between", dates),
+        ("cell time", _cell_time(prov)),
     ]
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.2f} h" if seconds >= 3600 else (
+        f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.1f} s")
+
+
+def _cell_time(prov: Provenance) -> str:
+    """The compute the cells took: sums of their fit (wall) and CPU seconds."""
+    if math.isnan(prov.fit_seconds_total):
+        return "unknown"
+    text = f"{_duration(prov.fit_seconds_total)} wall"
+    if not math.isnan(prov.cpu_seconds_total):
+        text += f", {_duration(prov.cpu_seconds_total)} CPU"
+    return text + " (sums over the cells' fits; cells run in parallel overlap)"
 
 
 def notes(board: Leaderboard) -> str:
