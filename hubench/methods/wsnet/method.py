@@ -64,7 +64,7 @@ class WSNet(DeepMethod):
     deterministic = True
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "ci": {"epochs": 2, "batch_size": 256, "width": 8, "d_state": 4, "patch": 8},
-        "quick": {"epochs": 5, "batch_size": 128, "width": 16, "d_state": 8, "patch": 8},
+        "quick": {"epochs": 5, "batch_size": 128, "width": 16, "d_state": 8, "patch": 16},
         "full": {"epochs": 150, "batch_size": 64, "width": 32, "d_state": 16, "patch": 2},
     }
     param_rules: ClassVar[Mapping[str, Rule]] = {
