@@ -266,6 +266,40 @@ def test_hubench_unmix_refuses_to_replace_without_force(tmp_path: Path, truth: d
     assert _cli([*args, "--force", "--seed", "1"])[0] == 0
 
 
+def test_hubench_unmix_flat_image_with_image_shape_and_pixel_order(tmp_path: Path, truth: dict) -> None:
+    """A pixels x bands matrix without H/W keys: --image-shape (and --pixel-order for
+    MATLAB's column-major pixels) give the same maps as the cube."""
+    reference = hubench.unmix(truth["Y"].reshape(H, W, L), method="vca+fcls", n_endmembers=P)
+    np.savez(tmp_path / "flat.npz", Y=truth["Y"])  # 63 pixels: not square, no H/W
+    scipy.io.savemat(tmp_path / "flat.mat", {"Y": _f_order(truth["Y"])})  # column-major
+    base = ["--method", "vca+fcls", "--n-endmembers", str(P)]
+    code, _, err = _cli(["unmix", str(tmp_path / "flat.npz"), *base, "--out", str(tmp_path / "x.npz")])
+    assert code == 2 and "image_shape" in err and "Traceback" not in err
+    for name, extra in (("flat.npz", []), ("flat.mat", ["--pixel-order", "F"])):
+        out = tmp_path / f"res-{name}.npz"
+        code, stdout, err = _cli(["unmix", str(tmp_path / name), *base, "--image-shape", f"{H}x{W}",
+                                  *extra, "--out", str(out)])
+        assert code == 0, err
+        assert f"{H}x{W} pixels" in stdout
+        with np.load(out) as saved:
+            np.testing.assert_allclose(saved["A"].reshape(-1, P), reference.A, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--image-shape", "9by7"], "--image-shape: expected rows x columns such as 95x95, got '9by7'"),
+    (["--image-shape", "0x7"], "--image-shape: rows and columns must be at least 1"),
+    (["--image-shape", "9x8"], "image_shape"),  # 72 != 63 pixels
+])
+def test_hubench_unmix_bad_image_shape_is_one_line_exit_2(tmp_path: Path, truth: dict, flags: list,
+                                                         message: str) -> None:
+    np.savez(tmp_path / "flat.npz", Y=truth["Y"])
+    out = tmp_path / "r.npz"
+    code, _, err = _cli(["unmix", str(tmp_path / "flat.npz"), "--method", "vca", "--n-endmembers", str(P),
+                         *flags, "--out", str(out)])
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_partial_reference_scenes_through_run_leaderboard_and_report(tmp_path: Path, truth: dict) -> None:
     np.savez(tmp_path / "img.npz", Y=truth["Y"].reshape(H, W, L))

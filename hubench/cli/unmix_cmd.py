@@ -32,6 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the 'device' hyperparameter of methods that have one (default: auto)")
     parser.add_argument("--seed", type=int, default=0, help="random_state of the method (default: 0)")
     parser.add_argument("--y-key", default="Y", help="variable holding the image in a .mat/.npz (default: Y)")
+    parser.add_argument("--image-shape", default=None, metavar="HxW",
+                        help="rows x columns of a flat image in a .mat/.npz (a pixels x bands matrix "
+                             "without H/W keys), e.g. 95x95 (default: from the file's H/W keys, a "
+                             "cube, or a square pixel count)")
+    parser.add_argument("--pixel-order", default=None, choices=("F", "C"),
+                        help="order of a flat image's pixels: F (column-major, MATLAB's) or C "
+                             "(row-major) (default: F for .mat, C for .npz)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show the fit's progress: epochs of deep methods, pixel blocks of the "
                              "FCLS step of classic ones (default: only on a terminal)")
@@ -60,6 +67,18 @@ def _progress_bar(enabled: bool | None) -> tuple[Any, Any]:
     return hook, bar
 
 
+def _image_shape(text: str) -> tuple[int, int]:
+    """``"95x95"`` -> ``(95, 95)``, or a ParameterError naming the form."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        H, W = (int(part) for part in parts)
+    except ValueError:
+        raise ParameterError(f"--image-shape: expected rows x columns such as 95x95, got {text!r}") from None
+    if H < 1 or W < 1:
+        raise ParameterError(f"--image-shape: rows and columns must be at least 1, got {text!r}")
+    return H, W
+
+
 def run(args: argparse.Namespace) -> int:
     from hubench.harness.grid import parse_method_spec
     from hubench.unmixing import load_image, unmix
@@ -73,7 +92,17 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"{image}: {'is a folder' if image.is_dir() else 'no such file'}; "
                              "pass the image file (.mat, .npz, ENVI .hdr or GeoTIFF)")
     out = Path(args.out) if args.out else Path(f"{image.stem}.{request.name}.npz")
-    options = {"y_key": args.y_key} if image.suffix.lower() in (".mat", ".npz") else {}
+    options: dict[str, Any] = {}
+    if image.suffix.lower() in (".mat", ".npz"):
+        options["y_key"] = args.y_key
+        if args.image_shape is not None:
+            options["image_shape"] = _image_shape(args.image_shape)
+        if args.pixel_order is not None:
+            options["pixel_order"] = args.pixel_order
+    elif args.image_shape is not None or args.pixel_order is not None:
+        flag = "--image-shape" if args.image_shape is not None else "--pixel-order"
+        raise ParameterError(f"{flag}: only for a flat image in a .mat/.npz; {image.suffix} images "
+                             "carry their own shape, leave it out")
     scene = load_image(image, args.n_endmembers, **options)
     georef = scene.params.get("georeference")
     check_output(out, force=args.force, georeferenced=georef is not None)
