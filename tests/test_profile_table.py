@@ -114,3 +114,26 @@ def test_cli_bad_beside_is_one_line_exit_2(tmp_path, capsys, argv, message) -> N
     assert main(["leaderboard", "--store", store, *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_labels_name_the_profile_not_every_preset_value() -> None:
+    """One table with both profiles: ``daeu (quick)``/``daeu (full)``, the parameters
+    that differ within a profile kept (``cnnaeu[init=vca] (full)``), and a method with
+    the same parameters under both profiles left as it is."""
+    from hubench.report.fig_training import _line_label
+
+    frame = two_profiles()
+    frame.loc[(frame["method"] == "daeu") & (frame["profile"] == "full"), "method_params"] = \
+        json.dumps({"random_state": 0, "epochs": 100, "batch_size": 20})
+    labels = labelled(frame).groupby(["method", "profile"])["method_label"].agg(lambda s: sorted(set(s)))
+    assert labels[("daeu", "quick")] == ["daeu (quick)"] and labels[("daeu", "full")] == ["daeu (full)"]
+    assert labels[("cnnaeu", "full")] == ["cnnaeu[init=random] (full)", "cnnaeu[init=vca] (full)"]
+    assert labels[("cnnaeu", "quick")] == ["cnnaeu (quick)"]
+    assert labels[("vca", "quick")] == labels[("vca", "full")] == ["vca"]
+    # one profile in the table: no suffix
+    assert set(labelled(frame[frame["profile"] == "full"])["method_label"]) == {
+        "daeu", "vca", "cnnaeu[init=random]", "cnnaeu[init=vca]"}
+    # the learning-curve legend does not repeat a profile the label names
+    row = {"method_label": "daeu (full)", "profile": "full", "seed": 1}
+    assert _line_label(row) == "daeu (full) · seed 1"
+    assert _line_label({**row, "method_label": "vca"}) == "vca · full · seed 1"

@@ -110,8 +110,11 @@ def save(
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
             try:
                 with os.fdopen(fd, "wb") as fh:
+                    # tight: a legend wider than the panels (long variant labels) is
+                    # kept whole instead of cut at the figure's edges
                     fig.savefig(
-                        fh, format=fmt, dpi=dpi, metadata={"Date": None} if fmt == "svg" else None
+                        fh, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.05,
+                        metadata={"Date": None} if fmt == "svg" else None,
                     )
                 os.chmod(tmp, 0o644)
                 os.replace(tmp, target)

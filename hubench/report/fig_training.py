@@ -27,7 +27,10 @@ PANELS = (("loss", "training loss"), ("armse", "aRMSE"), ("msad", "mSAD (rad)"),
 def _line_label(row: Mapping[str, Any]) -> str:
     seed = row.get("seed")
     profile = row.get("profile") or "custom"
-    return f"{row['method_label']} · {profile} · seed {seed}"
+    label = str(row["method_label"])
+    if label.endswith(f" ({profile})"):  # the label already names the profile
+        return f"{label} · seed {seed}"
+    return f"{label} · {profile} · seed {seed}"
 
 
 def learning_curve_figure(rows: pd.DataFrame, curves: Mapping[str, Mapping[str, Any]], title: str) -> Any | None:

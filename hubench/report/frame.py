@@ -65,7 +65,10 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
 
     Method variants (version, parameters other than ``random_state``, which the
     harness sets to the seed, or the ensemble size of ``--ensemble K``) are told apart
-    within each scenario table.
+    within each scenario table. Where one table holds cells of several profiles, a
+    method run with different parameters under them is labelled by profile,
+    ``daeu (quick)`` and ``daeu (full)``, and by the parameters that differ within a
+    profile (``cnnaeu[init=vca] (full)``), not by every preset value.
     """
     out = frame.copy()
     scen_params = [
@@ -93,9 +96,7 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
     )
     out["method_label"] = out["method"].astype(str)
     for _, group in out.groupby("scenario_label"):
-        out.loc[group.index, "method_label"] = variant_labels(
-            group["method"], method_params[group.index]
-        )
+        out.loc[group.index, "method_label"] = _method_labels(group, method_params[group.index])
     given = task_rows(out, "priors")
     out.loc[given, "method_label"] = out.loc[given, "method_label"] + GIVEN_PRIORS
     # Only tagged where a table mixes tasks: library rows are ranked among themselves.
@@ -103,6 +104,19 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
     mixed = library & out["scenario_label"].isin(out.loc[~library, "scenario_label"])
     out.loc[mixed, "method_label"] = out.loc[mixed, "method_label"] + LIBRARY_TAG
     return out
+
+
+def _method_labels(group: pd.DataFrame, params: pd.Series) -> pd.Series:
+    """The method labels of one scenario's rows (see :func:`labelled`)."""
+    if "profile" not in group.columns or group["profile"].nunique() < 2:
+        return variant_labels(group["method"], params)
+    labels = pd.Series("", index=group.index, dtype=object)
+    for _, rows in group.groupby("profile"):
+        labels[rows.index] = variant_labels(rows["method"], params[rows.index])
+    for _, rows in group.groupby("method"):
+        if rows["profile"].nunique() > 1 and params[rows.index].nunique() > 1:
+            labels[rows.index] = labels[rows.index] + " (" + rows["profile"].astype(str) + ")"
+    return labels
 
 
 #: Appended to the label of a library method (task ``library``) in a table that also
