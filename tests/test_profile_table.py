@@ -137,3 +137,14 @@ def test_labels_name_the_profile_not_every_preset_value() -> None:
     row = {"method_label": "daeu (full)", "profile": "full", "seed": 1}
     assert _line_label(row) == "daeu (full) · seed 1"
     assert _line_label({**row, "method_label": "vca"}) == "vca · full · seed 1"
+
+
+@pytest.mark.parametrize("shift, flagged", [(0.003, False), (0.02, True)])
+def test_rounding_level_differences_of_a_deterministic_method_are_not_worse(shift, flagged) -> None:
+    frame = two_profiles()
+    full_vca = (frame["method"] == "vca") & (frame["profile"] == "full")
+    frame.loc[full_vca, "msad"] = 0.02 * (1 + shift)  # zero spread over seeds
+    blocks = profile_blocks(labelled(frame[frame["profile"] == "full"]),
+                            labelled(frame[frame["profile"] == "quick"]), "full", "quick")
+    verdict = table_rows(blocks["standard"])["vca"]["full worse (beyond spread)"]
+    assert verdict == ("msad" if flagged else "-")

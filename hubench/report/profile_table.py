@@ -3,8 +3,8 @@
 Under each scenario's table of the ``--profile`` cells, a block with the same cells
 (scenario, SNR, seed) run under another profile: per method variant and metric the
 mean ± std over seeds of each profile, and whether the shown profile is worse than the
-other by more than the seed-to-seed spread (the larger of the two stds; not judged
-with fewer than two seeds). With
+other by more than the seed-to-seed spread (the larger of the two stds, and at least 1%
+of the mean; not judged with fewer than two seeds). With
 ``run --profile full --scene-profile quick`` both profiles see the same images, so the
 block compares budgets, not scenes; when the synthetic scenes differ in size the block
 says so.
@@ -30,6 +30,9 @@ from hubench.report.text import format_mean_std
 #: Metrics compared by default (those present in the frame are shown).
 DEFAULT_METRICS = ("armse", "msad", "weak_ap")
 _CELL = ("snr_db", "seed")
+#: A difference is judged against the seed spread, but never against less than this
+#: fraction of the mean.
+RELATIVE_FLOOR = 0.01
 
 
 def _stats(values: pd.Series) -> tuple[float, float, int]:
@@ -117,7 +120,9 @@ def profile_blocks(
                 if direction is None or n_a < 2 or n_b < 2:
                     continue  # no seed spread to judge against
                 judged = True
-                spread = max(std_a, std_b)
+                # the seed spread, and never below 1% of the mean (a deterministic
+                # method's zero spread would flag rounding-level differences)
+                spread = max(std_a, std_b, RELATIVE_FLOOR * max(abs(mean_a), abs(mean_b)))
                 loss = (mean_a - mean_b) if direction == "lower" else (mean_b - mean_a)
                 if loss > spread:
                     worse.append(metric)
@@ -136,7 +141,8 @@ def profile_blocks(
                     "budgets on one image).")
         out[str(scenario)] = (
             f"\n**`{beside_profile}` \u2192 `{shown_profile}`, same cells** (mean ± std over "
-            f"the seeds and SNRs finished under both; `fit s`: median seconds; `capped`: "
+            f"the seeds and SNRs finished under both; worse: by more than the larger std, and "
+            f"by more than 1% of the mean; `fit s`: median seconds; `capped`: "
             f"cells whose training hit its epochs cap / cells trained).{note}\n\n"
             + tabulate(pd.DataFrame(rows), headers="keys", tablefmt="github", showindex=False,
                        disable_numparse=True)
