@@ -118,6 +118,28 @@ def test_mixed_real_and_synthetic_applies_snr_to_synthetic_only(tmp_path: Path) 
     assert sorted((c.snr_db, c.seed) for c in synthetic) == [(10, 0), (10, 1), (20, 0), (20, 1)]
 
 
+def test_scene_file_changed_after_the_grid_was_made_is_refused_in_the_worker(tmp_path: Path) -> None:
+    """The cell is keyed on the file's sha256; a worker that finds other content (even
+    in the process that hashed it first) refuses to build the scene."""
+    import os
+
+    from hubench.errors import DataError
+    from hubench.harness.worker import _SCENE_CACHE, _scene_for
+
+    path = _hysupp_file(tmp_path / "scene.mat")
+    cell = expand_grid(parse_methods("vca+fcls"), ["file"], None, [0], profile="ci",
+                       scene_file=str(path)).cells[0]
+    _SCENE_CACHE.clear()
+    assert _scene_for(cell).Y.shape[0] == SHAPE[0] * SHAPE[1]
+    _SCENE_CACHE.clear()
+    _hysupp_file(path, Y=_tiny()["Y"] * 0.5)  # new content, same layout and size
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    with pytest.raises(DataError, match="changed after the run started"):
+        _scene_for(cell)
+    _SCENE_CACHE.clear()
+
+
 def test_snr_for_real_scenes_only_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = tmp_path / "r.sqlite"
     code, out, err = _run(["run", "--methods", "vca+fcls", "--scenarios", "samson,jasper", "--snr", "20",

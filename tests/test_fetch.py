@@ -249,6 +249,37 @@ def test_sha256_file(tmp_path: Path) -> None:
     assert sha256_file(path) == hashlib.sha256(PAYLOAD_A).hexdigest()
 
 
+def test_sha256_file_is_remembered_until_the_file_changes(tmp_path: Path, monkeypatch) -> None:
+    """A second request reads nothing; a rewritten file (same size, new content) is
+    hashed again, so the worker's "file changed after the run started" check holds."""
+    import os
+
+    path = tmp_path / "scene.bin"
+    path.write_bytes(PAYLOAD_A)
+    first = sha256_file(path)
+    reads = []
+    real_sha = hashlib.sha256
+
+    class Counting:
+        def __init__(self) -> None:
+            self.inner = real_sha()
+            reads.append(1)
+
+        def update(self, chunk: bytes) -> None:
+            self.inner.update(chunk)
+
+        def hexdigest(self) -> str:
+            return self.inner.hexdigest()
+
+    monkeypatch.setattr("hubench.datasets.fetch.hashlib.sha256", Counting)
+    assert sha256_file(path) == first and reads == []
+    changed = bytes(reversed(PAYLOAD_A))
+    path.write_bytes(changed)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # a new mtime even on coarse clocks
+    assert sha256_file(path) == real_sha(changed).hexdigest() != first and reads == [1]
+
+
 # ---- time and size limits, partial files -------------------------------------------------
 def test_deadline_bounds_a_server_that_never_stalls_long(tiny: Dataset, server: _Server, tmp_path: Path) -> None:
     """One byte every 20 ms never trips the per-read timeout; the deadline stops it."""

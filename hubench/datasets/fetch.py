@@ -38,6 +38,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,13 +183,33 @@ def resolve_data_dir(name: str, data_dir: str | os.PathLike[str] | None = None) 
     )
 
 
+#: Digests already computed in this process, keyed on the file's identity and state
+#: (device, inode, size, modification time in ns): a scene file is hashed once per
+#: process however many times its digest is asked for (the grid's key, the worker's
+#: check that it did not change, the loader's check against the known checksum); a
+#: rewritten file has another state and is hashed again.
+_DIGESTS: OrderedDict[tuple[int, int, int, int], str] = OrderedDict()
+_DIGESTS_SIZE = 64
+
+
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 digest of a file, read in chunks."""
-    digest = hashlib.sha256()
+    """Hex sha256 digest of a file, read in chunks (remembered while the file's device,
+    inode, size and modification time stay the same)."""
     with open(path, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        state = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        known = _DIGESTS.get(state)
+        if known is not None:
+            _DIGESTS.move_to_end(state)
+            return known
+        digest = hashlib.sha256()
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+    value = digest.hexdigest()
+    _DIGESTS[state] = value
+    while len(_DIGESTS) > _DIGESTS_SIZE:
+        _DIGESTS.popitem(last=False)
+    return value
 
 
 @dataclass(frozen=True)
