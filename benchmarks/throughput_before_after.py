@@ -22,9 +22,9 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import torch  # noqa: E402
+import torch
 
-import hubench  # noqa: E402
+import hubench
 
 EPOCHS = {"deq-unmix": 5, "ws-net": 3}
 SHOWN = ("max_iter", "backward_max_iter", "patch", "batch_size")
