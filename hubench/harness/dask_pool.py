@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
 import uuid
 from collections import deque
@@ -200,10 +199,9 @@ class DaskPool:
         finally:
             future.release()
         if estimate is not None and estimates_dir is not None:
-            target = Path(estimates_dir) / f"{cell.key}.npz"
-            tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(estimate)
-            os.replace(tmp, target)
+            from hubench.harness.dask_task import write_bytes_atomic
+
+            write_bytes_atomic(Path(estimates_dir) / f"{cell.key}.npz", estimate)
         return outcome
 
     def run(

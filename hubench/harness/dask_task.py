@@ -72,6 +72,14 @@ def close_pools() -> None:
             pool.close()
 
 
+def write_bytes_atomic(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` under a temporary name beside it (unique per process
+    and thread), then rename: a reader never sees a half-written file."""
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+
+
 def _localise(cell: Cell, scene: dict[str, Any]) -> Cell:
     """Write the scattered scene files under the cache folder; point the cell at them.
 
@@ -86,9 +94,7 @@ def _localise(cell: Cell, scene: dict[str, Any]) -> Cell:
         if target.is_file() and target.stat().st_size == len(data):
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        write_bytes_atomic(target, data)
     params = dict(cell.scenario_params)
     for name, relative in scene["params"].items():
         params[name] = str(folder / relative) if relative else str(folder)

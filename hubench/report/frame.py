@@ -26,7 +26,8 @@ _IGNORED_METHOD_KEYS = ("random_state",)  # the harness sets it to the cell's se
 
 
 # ---- labels -------------------------------------------------------------------------
-def _params(text: Any) -> dict[str, Any]:
+def parse_params(text: Any) -> dict[str, Any]:
+    """A stored ``method_params``/``scenario_params`` JSON text as a dict (``{}`` when empty)."""
     if not isinstance(text, str) or not text:
         return {}
     try:
@@ -41,7 +42,7 @@ def variant_labels(names: pd.Series, params: pd.Series) -> pd.Series:
 
     Only the keys whose values differ between the variants of a name are shown.
     """
-    parsed = [_params(p) for p in params]
+    parsed = [parse_params(p) for p in params]
     canon = [json.dumps(p, sort_keys=True, default=str) for p in parsed]
     labels = list(names.astype(str))
     by_name: dict[str, set[str]] = {}
@@ -73,7 +74,7 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     scen_params = [
         json.dumps(
-            {k: v for k, v in _params(p).items() if k not in _IGNORED_SCENARIO_KEYS}, default=str
+            {k: v for k, v in parse_params(p).items() if k not in _IGNORED_SCENARIO_KEYS}, default=str
         )
         for p in out["scenario_params"]
     ]
@@ -84,7 +85,7 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
         [
             json.dumps(
                 {
-                    **{k: x for k, x in _params(p).items() if k not in _IGNORED_METHOD_KEYS},
+                    **{k: x for k, x in parse_params(p).items() if k not in _IGNORED_METHOD_KEYS},
                     "version": v,
                     "ensemble": int(e) if pd.notna(e) else 1,
                 },

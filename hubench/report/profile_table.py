@@ -17,14 +17,14 @@ by method name when it ran that method with one parameter set (``cnnaeu[init=vca
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
 
 import pandas as pd
 from tabulate import tabulate
 
 from hubench.metrics import metric_direction
+from hubench.report.frame import parse_params
+from hubench.report.stats import mean_std
 from hubench.report.text import format_mean_std
 
 #: Metrics compared by default (those present in the frame are shown).
@@ -35,13 +35,6 @@ _CELL = ("snr_db", "seed")
 RELATIVE_FLOOR = 0.01
 
 
-def _stats(values: pd.Series) -> tuple[float, float, int]:
-    values = values.dropna()
-    n = len(values)
-    std = float(values.std(ddof=1)) if n > 1 else math.nan
-    return (float(values.mean()) if n else math.nan), std, n
-
-
 def _median(values: pd.Series) -> str:
     values = values.dropna()
     return f"{values.median():.3g}" if len(values) else "n/a"
@@ -50,10 +43,7 @@ def _median(values: pd.Series) -> str:
 def _scene_size(group: pd.DataFrame) -> str | None:
     """``HxWxL`` of a synthetic scenario's cells (None for real scenes or unknown)."""
     for text in group["scenario_params"]:
-        try:
-            params = json.loads(text) if isinstance(text, str) else {}
-        except json.JSONDecodeError:
-            continue
+        params = parse_params(text)
         if "image_shape" in params or "n_bands" in params:
             h, w = params.get("image_shape", ("?", "?"))
             return f"{h}x{w}x{params.get('n_bands', '?')}"
@@ -112,8 +102,8 @@ def profile_blocks(
             worse: list[str] = []
             judged = False
             for metric in present:
-                mean_a, std_a, n_a = _stats(a[metric])
-                mean_b, std_b, n_b = _stats(b[metric])
+                mean_a, std_a, n_a = mean_std(a[metric])
+                mean_b, std_b, n_b = mean_std(b[metric])
                 row[metric] = (f"{format_mean_std(mean_b, std_b, n_b)} \u2192 "
                                f"{format_mean_std(mean_a, std_a, n_a)}")
                 direction = metric_direction(metric)
@@ -142,7 +132,7 @@ def profile_blocks(
         out[str(scenario)] = (
             f"\n**`{beside_profile}` \u2192 `{shown_profile}`, same cells** (mean ± std over "
             f"the seeds and SNRs finished under both; worse: by more than the larger std, and "
-            f"by more than 1% of the mean; `fit s`: median seconds; `capped`: "
+            f"by more than {RELATIVE_FLOOR:.0%} of the mean; `fit s`: median seconds; `capped`: "
             f"cells whose training hit its epochs cap / cells trained).{note}\n\n"
             + tabulate(pd.DataFrame(rows), headers="keys", tablefmt="github", showindex=False,
                        disable_numparse=True)

@@ -49,6 +49,16 @@ BALANCE_RATIO = 10.0
 ABS_FLOOR = 1e-3
 
 
+def balance_factor(it: int, r: float, s: float) -> float | None:
+    """Residual balancing of the ADMM penalty (Boyd et al. 2011, 3.4.1), every
+    ``BALANCE_EVERY`` iterations: the factor to multiply ``mu`` by (2 when the primal
+    residual ``r`` is over ``BALANCE_RATIO`` times the dual ``s``, 0.5 the other way; the
+    scaled duals are divided by it), or None to keep ``mu``."""
+    if it % BALANCE_EVERY == 0 and (r > BALANCE_RATIO * s or s > BALANCE_RATIO * r):
+        return 2.0 if r > s else 0.5
+    return None
+
+
 @dataclass(frozen=True)
 class AdmmResult:
     """Result of an ADMM solve.
@@ -152,8 +162,8 @@ def admm_library(
         if r <= tol * (floor + max(frobenius(X), frobenius(Z))) and s <= tol * (floor + mu * frobenius(U)):
             converged = True
             break
-        if it % BALANCE_EVERY == 0 and (r > BALANCE_RATIO * s or s > BALANCE_RATIO * r):
-            factor = 2.0 if r > s else 0.5
+        factor = balance_factor(it, r, s)
+        if factor is not None:
             mu *= factor
             U /= factor
             B, c = inverse(mu)

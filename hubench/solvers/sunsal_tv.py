@@ -36,9 +36,8 @@ from scipy import fft
 from hubench.errors import ValidationError
 from hubench.solvers.sparse_regression import (
     ABS_FLOOR,
-    BALANCE_EVERY,
-    BALANCE_RATIO,
     AdmmResult,
+    balance_factor,
     check_library_inputs,
     frobenius,
 )
@@ -136,8 +135,8 @@ def sunsal_tv(
         if r <= tol * (floor + primal_scale) and s <= tol * (floor + dual_scale):
             converged = True
             break
-        if it % BALANCE_EVERY == 0 and (r > BALANCE_RATIO * s or s > BALANCE_RATIO * r):
-            factor = 2.0 if r > s else 0.5
+        factor = balance_factor(it, r, s)
+        if factor is not None:
             mu *= factor
             U1 /= factor
             U2h /= factor

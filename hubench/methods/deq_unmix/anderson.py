@@ -123,8 +123,13 @@ def anderson(
                 fallbacks += 1
             x_next = xs[-1] + beta * (fs[-1] - xs[-1])
         x = x_next
-    z = best["z"] if best["z"] is not None else fx
-    info = {
+    z = (best["z"] if best["z"] is not None else fx).view(shape)
+    return z, ([z] if indexing else []), _solver_info(best, trace, fallbacks)
+
+
+def _solver_info(best: dict[str, Any], trace: list[Any], fallbacks: int) -> dict[str, Any]:
+    """The statistics both solvers return (torchdeq's keys plus ``n_evals``, ``fallbacks``)."""
+    return {
         "nstep": torch.tensor([float(best["step"])]),
         "abs_lowest": torch.tensor([best["abs"]]),
         "rel_lowest": torch.tensor([best["rel"]]),
@@ -132,8 +137,6 @@ def anderson(
         "fallbacks": fallbacks,
         "trace": trace,
     }
-    z = z.view(shape)
-    return z, ([z] if indexing else []), info
 
 
 def _mix(xs: list[torch.Tensor], fs: list[torch.Tensor], lam: float, beta: float) -> torch.Tensor | None:
@@ -207,15 +210,7 @@ def _anderson_no_grad(
             weights = torch.as_tensor(alpha, dtype=x.dtype, device=x.device)
             x = torch.addmv(weights @ X[:filled], G[:filled].T, weights, alpha=beta)
     z = (best["z"] if best["z"] is not None else fx).view(shape)
-    info = {
-        "nstep": torch.tensor([float(best["step"])]),
-        "abs_lowest": torch.tensor([best["abs"]]),
-        "rel_lowest": torch.tensor([best["rel"]]),
-        "n_evals": len(trace),
-        "fallbacks": fallbacks,
-        "trace": trace,
-    }
-    return z, ([z] if indexing else []), info
+    return z, ([z] if indexing else []), _solver_info(best, trace, fallbacks)
 
 
 def _mixing_weights(gram: np.ndarray, lam: float, dim: int) -> np.ndarray | None:
