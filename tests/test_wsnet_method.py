@@ -98,7 +98,9 @@ def recovery(random_state: int = 0, scene_seed: int = 0, **overrides: object) ->
 #: Limits of the recovery test, 1.5 x the worst value measured over random_state 0-9 at
 #: 1 and 2 torch/BLAS threads and random_state 0-4 with generic CPU kernels, rounded up
 #: (benchmarks/threshold_spread.py; table in docs/dev/deep-methods.md "Test thresholds
-#: of deep methods"). Measured: msad 5.3e-4-1.15e-3, armse 4.6e-4-7.6e-4. What it can
+#: of deep methods"). Measured: msad 5.3e-4-1.15e-3, armse 4.6e-4-7.6e-4; again with 16
+#: bands per token (the quick preset since issue 16): msad 4.6e-4-9.8e-4, armse
+#: 4.7e-4-6.5e-4, so the limits are 1.8x the worst. What it can
 #: catch (random_state 0-2): a broken least-squares prior (ls_prior=False, one epoch:
 #: armse >= 0.17) or broken endmembers (random init: msad >= 0.6). What it cannot: a
 #: network that does not learn. On this noise-free scene the LS prior is exact and the
