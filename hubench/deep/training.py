@@ -27,6 +27,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from hubench.deep.flat import is_flat
+
 ProgressHook = Callable[[int, int, float], None]
 """``progress(epoch, n_epochs, loss)``: called after every epoch (``epoch`` from 1)."""
 
@@ -151,7 +153,11 @@ def train(
     result = TrainResult()
     every = checkpoint_every(epochs, checkpoints)
     start = time.perf_counter()
-    params = [p for p in network.parameters() if p.requires_grad]
+    flat = is_flat(optimizer)  # packed groups: zero the gradients in place, clip the packs
+    if flat:
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+    else:
+        params = [p for p in network.parameters() if p.requires_grad]
 
     def record(epoch: int, loss: float | None) -> None:
         tick = time.perf_counter()
@@ -171,7 +177,7 @@ def train(
     for epoch in range(epochs):
         total, steps = 0.0, 0
         for batch in batches(epoch):
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad(set_to_none=not flat)
             loss = loss_fn(network, batch)
             loss.backward()
             if grad_clip is not None:

@@ -21,33 +21,60 @@ Inferred design, documented here and in ``docs/dev/ws-net.md``:
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
+
+from hubench.methods.wsnet.cpu_kernels import attention_backward, attention_forward
+from hubench.methods.wsnet.cpu_kernels import token_weakness as token_weakness_kernel
 
 
 def band_weakness(x: torch.Tensor, r: torch.Tensor, window: int = 5, eps: float = 1e-12) -> torch.Tensor:
     """``1 -`` windowed cosine similarity of ``x`` and ``r``: ``(B, L), (B, L) -> (B, L)``.
 
-    ``window`` must be odd; windows are truncated at the spectrum's ends.
+    ``window`` must be odd; windows are truncated at the spectrum's ends. The three
+    windowed sums (``x r``, ``x x``, ``r r``) are one product with a banded matrix.
     """
-    pad = window // 2
-    pairs = torch.stack([x * r, x * x, r * r], dim=1)  # (B, 3, L)
-    sums = F.avg_pool1d(pairs, window, stride=1, padding=pad, count_include_pad=True)
-    cosine = sums[:, 0] / torch.sqrt((sums[:, 1] * sums[:, 2]).clamp_min(eps))
+    pairs = torch.stack([x * r, x * x, r * r])  # (3, B, L)
+    sums = pairs @ _banded(x.shape[-1], window).to(dtype=x.dtype, device=x.device)
+    cosine = sums[0] / torch.sqrt((sums[1] * sums[2]).clamp_min(eps))
     return 1.0 - cosine.clamp(-1.0, 1.0)
 
 
 def token_weakness(weakness: torch.Tensor, patch: int) -> torch.Tensor:
-    """Mean band weakness per token of ``patch`` bands: ``(B, L) -> (B, ceil(L/patch))``."""
+    """Mean band weakness per token of ``patch`` bands: ``(B, L) -> (B, ceil(L/patch))``.
+
+    The last token repeats the last band to fill its ``patch`` places (as the encoder).
+    """
     if patch == 1:
         return weakness
-    pad = (-weakness.shape[-1]) % patch
-    if pad:
-        weakness = F.pad(weakness[:, None], (0, pad), mode="replicate")[:, 0]
-    return F.avg_pool1d(weakness[:, None], patch, stride=patch)[:, 0]
+    return weakness @ _token_means(weakness.shape[-1], patch).to(dtype=weakness.dtype, device=weakness.device)
+
+
+@functools.lru_cache(maxsize=32)
+def _banded(n_bands: int, window: int) -> torch.Tensor:
+    """``(L, L)``: column ``l`` averages the bands within ``window // 2`` of ``l``, over
+    ``window`` places (the places past the ends count as zeros)."""
+    offsets = np.arange(n_bands)
+    inside = np.abs(offsets[:, None] - offsets[None, :]) <= window // 2
+    return torch.as_tensor(inside / window)
+
+
+@functools.lru_cache(maxsize=32)
+def _token_means(n_bands: int, patch: int) -> torch.Tensor:
+    """``(L, T)``: column ``t`` averages token ``t``'s ``patch`` bands, the last band
+    standing in for the places past the end."""
+    n_tokens = -(-n_bands // patch)
+    source = np.minimum(np.arange(n_tokens * patch), n_bands - 1)
+    means = np.zeros((n_bands, n_tokens))
+    np.add.at(means, (source, np.arange(n_tokens * patch) // patch), 1.0 / patch)
+    return torch.as_tensor(means)
 
 
 class WeakSignalAttention(nn.Module):
@@ -77,19 +104,81 @@ class WeakSignalAttention(nn.Module):
         self.beta_raw = nn.Parameter(torch.full((heads,), math.log(math.e - 1.0)))  # softplus = 1
 
     def weakness(self, x: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-        """Per-token weakness ``(B, T)`` of pixels ``x`` against dominant patterns ``r``."""
-        return token_weakness(band_weakness(x, r, self.window), self.patch)
+        """Per-token weakness ``(B, T)`` of pixels ``x`` against dominant patterns ``r``
+        (a constant: no gradient flows through it). On the CPU one compiled loop
+        (:func:`~hubench.methods.wsnet.cpu_kernels.token_weakness`), else the torch form."""
+        if x.device.type != "cpu":
+            return token_weakness(band_weakness(x, r, self.window), self.patch).detach()
+        out = x.new_empty(x.shape[0], -(-x.shape[1] // self.patch))
+        token_weakness_kernel(x.detach().contiguous().numpy(), r.detach().contiguous().numpy(), self.window,
+                              self.patch, 1e-12, out.numpy())
+        return out
 
     def weights(self, tokens: torch.Tensor, weakness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Attention weights ``(B, H, T, T)`` and values ``(B, H, T, d/H)``."""
-        batch, n_tokens, width = tokens.shape
-        q, k, v = self.qkv(tokens).view(batch, n_tokens, 3, self.heads, width // self.heads).permute(2, 0, 3, 1, 4)
-        logits = q @ k.transpose(-1, -2) / math.sqrt(width // self.heads)
-        beta = F.softplus(self.beta_raw)[None, :, None, None]
-        logits = logits + beta * weakness[:, None, None, :]
-        return torch.softmax(logits, dim=-1), v
+        return attention_weights(self.qkv(tokens), weakness, F.softplus(self.beta_raw))
 
     def forward(self, tokens: torch.Tensor, x: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-        attn, v = self.weights(tokens, self.weakness(x, r))
-        mixed = (attn @ v).transpose(1, 2).reshape(tokens.shape)
+        mixed = biased_attention(self.qkv(tokens), self.weakness(x, r), F.softplus(self.beta_raw))
         return self.out(mixed)
+
+
+class _BiasedAttention(torch.autograd.Function):
+
+    @staticmethod
+    def forward(ctx: Any, qkv: torch.Tensor, weakness: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+        batch, n_tokens, three_width = qkv.shape
+        heads = beta.shape[0]
+        dh = three_width // (3 * heads)
+        qkv_in = qkv.detach().reshape(batch, n_tokens, 3, heads, dh).contiguous()
+        weakness = weakness.detach().contiguous()
+        qkv_t = qkv.new_empty(3, heads, n_tokens, dh, batch)  # the pixel axis innermost
+        probs = qkv.new_empty(heads, n_tokens, n_tokens, batch)
+        out = qkv.new_empty(batch, n_tokens, heads * dh)
+        attention_forward(qkv_in.numpy(), weakness.numpy(), beta.detach().contiguous().numpy(), qkv_t.numpy(),
+                          probs.numpy(), out.view(batch, n_tokens, heads, dh).numpy())
+        ctx.save_for_backward(qkv_t, weakness, probs)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad_mixed: torch.Tensor) -> tuple[torch.Tensor, None, torch.Tensor]:
+        qkv_t, weakness, probs = ctx.saved_tensors
+        _, heads, n_tokens, dh, batch = qkv_t.shape
+        grad_qkv = qkv_t.new_empty(batch, n_tokens, 3 * heads * dh)
+        grad_beta = qkv_t.new_empty(heads)
+        attention_backward(grad_mixed.reshape(batch, n_tokens, heads, dh).contiguous().numpy(), qkv_t.numpy(),
+                           weakness.numpy(), probs.numpy(), grad_qkv.view(batch, n_tokens, 3, heads, dh).numpy(),
+                           grad_beta.numpy())
+        return grad_qkv, None, grad_beta
+
+
+def biased_attention(qkv: torch.Tensor, weakness: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+    """Multi-head attention with a per-key bias, as one autograd function.
+
+    ``qkv`` ``(batch, T, 3 d)`` (queries, keys, values, each ``heads`` blocks of
+    ``d / heads``), ``weakness`` ``(batch, T)`` (treated as a constant) and ``beta``
+    ``(heads,)``: ``softmax(q k^T / sqrt(d / heads) + beta_h * weakness_key) v`` per head,
+    heads concatenated, ``(batch, T, d)``; what :meth:`WeakSignalAttention.weights`
+    computes, followed by the product with the values. On the CPU, compiled loops
+    forward and backward (:mod:`~hubench.methods.wsnet.cpu_kernels`); elsewhere the
+    plain form under autograd. The tests compare the two in float64.
+    """
+    if qkv.device.type == "cpu":
+        return _BiasedAttention.apply(qkv, weakness, beta)
+    probs, v = attention_weights(qkv, weakness, beta)
+    return (probs @ v).transpose(1, 2).reshape(qkv.shape[0], qkv.shape[1], -1)
+
+
+def attention_weights(qkv: torch.Tensor, weakness: torch.Tensor, beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The plain form of :func:`biased_attention`'s weights under autograd.
+
+    Returns the attention weights ``(B, H, T, T)`` and the values ``(B, H, T, d/H)``.
+    """
+    batch, n_tokens, three_width = qkv.shape
+    heads = beta.shape[0]
+    dh = three_width // (3 * heads)
+    q, k, v = qkv.view(batch, n_tokens, 3, heads, dh).permute(2, 0, 3, 1, 4)
+    logits = q @ k.transpose(-1, -2) / math.sqrt(dh)
+    logits = logits + beta[None, :, None, None] * weakness[:, None, None, :]
+    return torch.softmax(logits, dim=-1), v

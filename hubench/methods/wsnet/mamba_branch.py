@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hubench.methods.wsnet.fused_mamba import mamba_inner
 from hubench.methods.wsnet.selective_scan import selective_scan
 
 
@@ -71,7 +72,13 @@ class TorchMamba(nn.Module):
         self.out_proj = nn.Linear(self.d_inner, d_model, bias=False)
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        x, z = self.in_proj(hidden).chunk(2, dim=-1)  # (batch, L, d_inner) each
+        xz = self.in_proj(hidden)  # (batch, L, 2 * d_inner): sequence x and gate z
+        if hidden.device.type == "cpu":  # the same block as one autograd node (fused_mamba)
+            assert self.conv1d.bias is not None  # nn.Conv1d(..., bias=True)
+            inner = mamba_inner(xz, self.conv1d.weight, self.conv1d.bias, self.x_proj.weight,
+                                self.dt_proj.weight, self.dt_proj.bias, self.A_log, self.D)
+            return self.out_proj(inner)
+        x, z = xz.chunk(2, dim=-1)
         x = F.silu(causal_depthwise_conv(x, self.conv1d.weight, self.conv1d.bias))
         x_dbl = self.x_proj(x)  # (batch, L, dt_rank + 2N)
         dt, B, C = torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=-1)

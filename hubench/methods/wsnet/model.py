@@ -71,15 +71,20 @@ def weak_mask(mean_abundance: torch.Tensor, E: torch.Tensor) -> torch.Tensor:
 
 
 def separability_penalty(E: torch.Tensor, weak: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """Mean ``exp(-KL_sym)`` over (weak, dominant) pairs of spectra ``E`` ``(p, L)``."""
-    if not bool(weak.any()) or bool(weak.all()):
+    """Mean ``exp(-KL_sym)`` over (weak, dominant) pairs of spectra ``E`` ``(p, L)``.
+
+    All ``p x p`` pairs are computed and the (weak, dominant) ones averaged with a mask:
+    at these sizes a handful of whole-matrix operations costs less than selecting rows.
+    """
+    pairs = (weak[:, None] & ~weak[None, :]).to(E.dtype)  # (p, p): row weak, column dominant
+    n_pairs = float(pairs.sum())
+    if n_pairs == 0:
         return E.sum() * 0.0
     P = E.clamp_min(0.0) + eps * E.detach().abs().mean().clamp_min(1e-12)
     P = P / P.sum(dim=1, keepdim=True)
     logP = torch.log(P)
-    pw, pd, lw, ld = P[weak], P[~weak], logP[weak], logP[~weak]
-    kl_sym = ((pw[:, None] - pd[None]) * (lw[:, None] - ld[None])).sum(-1)  # (n_weak, n_dom)
-    return torch.exp(-kl_sym).mean()
+    kl_sym = ((P[:, None] - P[None]) * (logP[:, None] - logP[None])).sum(-1)  # (p, p)
+    return (torch.exp(-kl_sym) * pairs).sum() / n_pairs
 
 
 class WSNetwork(UnmixingNetwork):

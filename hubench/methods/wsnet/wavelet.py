@@ -164,7 +164,8 @@ class WaveletEncoder(nn.Module):
     and fused with the raw-spectrum embedding by addition. A learned positional
     embedding is added. ``use_wavelet=False`` keeps only the raw channel. All of it up to
     the projection is a fixed linear map of the spectrum, applied as one matrix product
-    (``transform``, ``(L, C * T * patch)``, a non-persistent buffer).
+    (``transform``, a non-persistent buffer), composed with the projection's weights in
+    each call.
 
     Parameters
     ----------
@@ -193,7 +194,10 @@ class WaveletEncoder(nn.Module):
         self.position = nn.Parameter(0.02 * torch.randn(self.n_tokens, width))
         with torch.no_grad():  # not a parameter: the fixed linear map of channels() + padding
             basis = self._padded(self.channels(torch.eye(n_bands, dtype=torch.float64)))
-        self.register_buffer("transform", basis.reshape(n_bands, -1), persistent=False)
+        # (L * T, C * patch): row (l, t) holds what band l contributes to token t's
+        # window of every channel, in the order of the projection's weight (C, patch)
+        basis = basis.reshape(n_bands, n_channels, self.n_tokens, patch).permute(0, 2, 1, 3)
+        self.register_buffer("transform", basis.reshape(n_bands * self.n_tokens, -1), persistent=False)
 
     def channels(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, L) -> (B, C, L)``: the raw spectrum and (optionally) its sub-bands."""
@@ -209,8 +213,15 @@ class WaveletEncoder(nn.Module):
         return F.pad(stacked, (0, pad), mode="replicate") if pad else stacked
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # channels() and the padding are linear in x and fixed: one product with their
-        # matrix (built in __init__ from the identity, in float64) replaces a dozen small
-        # ops per batch; the same numbers up to rounding (tested against channels()).
-        stacked = (x @ self.transform.to(x.dtype)).view(x.shape[0], -1, self.n_tokens * self.patch)
-        return self.project(stacked).transpose(1, 2) + self.position
+        # channels(), the padding and the strided projection are all linear in x: their
+        # composition, the (L, T * width) matrix `transform @ projection`, is formed
+        # each call (the projection is trained) and applied as one product; the same
+        # numbers up to rounding as channels() + pad + conv1d (tested), and a
+        # training step has three products instead of a dozen small ops and a
+        # strided convolution and its backward.
+        weight = self.project.weight.reshape(self.project.out_channels, -1)  # (width, C * patch)
+        composed = (self.transform.to(x.dtype) @ weight.t()).reshape(self.n_bands, -1)  # (L, T * width)
+        bias = self.project.bias
+        assert bias is not None  # nn.Conv1d(..., bias=True)
+        offset = (self.position + bias).reshape(-1)
+        return torch.addmm(offset, x, composed).view(x.shape[0], self.n_tokens, -1)
