@@ -151,6 +151,12 @@ class Method:
                 return False, f"needs the package {req!r}; install it with pip"
         return True, ""
 
+    @classmethod
+    def prepare(cls) -> None:
+        """One-time set-up of this process that no fit should be charged for, such as
+        loading compiled kernels; idempotent. The harness calls it before a cell's clock
+        starts; a plain ``fit`` does the same work lazily on first use. Default: nothing."""
+
     # ---- fitting ------------------------------------------------------------------
     def fit(self, observation: Observation) -> Estimate:
         """Validate the hyperparameters and the observation, run the method and return

@@ -159,6 +159,7 @@ def run_cell(cell: Cell, estimates_dir: str | None = None) -> Outcome:
         scene = _scene_for(cell)
         out.scene_seconds = time.perf_counter() - tick
         method = METHODS.get(cell.method)(**cell.method_params)
+        type(method).prepare()  # one-time kernel loading, outside the clock
         observation = scene.observation(
             supervised=cell.task == "supervised", priors=cell.task == "priors",
             library=cell.task == "library",

@@ -137,13 +137,13 @@ class _BiasedAttention(torch.autograd.Function):
         out = qkv.new_empty(batch, n_tokens, heads * dh)
         attention_forward(qkv_in.numpy(), weakness.numpy(), beta.detach().contiguous().numpy(), qkv_t.numpy(),
                           probs.numpy(), out.view(batch, n_tokens, heads, dh).numpy())
-        ctx.save_for_backward(qkv_t, weakness, probs)
+        ctx.intermediates = (qkv_t, weakness, probs)  # none of them an input: a plain attribute
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad_mixed: torch.Tensor) -> tuple[torch.Tensor, None, torch.Tensor]:
-        qkv_t, weakness, probs = ctx.saved_tensors
+        qkv_t, weakness, probs = ctx.intermediates
         _, heads, n_tokens, dh, batch = qkv_t.shape
         grad_qkv = qkv_t.new_empty(batch, n_tokens, 3 * heads * dh)
         grad_beta = qkv_t.new_empty(heads)

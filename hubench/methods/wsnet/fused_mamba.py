@@ -93,15 +93,17 @@ class _MambaInner(torch.autograd.Function):
         pre.addcmul_(xs, D)
         sig_z = torch.sigmoid(z)
         gate = z * sig_z
-        ctx.save_for_backward(x, z, sig_z, xc, sig_xc, xs, dt, Bm, Cm, dpre, delta, du, decay, h, pre, gate,
-                              conv_w, x_proj_w, dt_proj_w, A_t, D)
+        # the weights through save_for_backward (inputs: version-checked); the intermediates,
+        # which nothing else can modify, as a plain attribute (no unpacking cost)
+        ctx.save_for_backward(conv_w, x_proj_w, dt_proj_w, D)
+        ctx.intermediates = (x, z, sig_z, xc, sig_xc, xs, dt, Bm, Cm, dpre, delta, du, decay, h, pre, gate, A_t)
         return (pre * gate).transpose(0, 1)
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad_y: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        (x, z, sig_z, xc, sig_xc, xs, dt, Bm, Cm, dpre, delta, du, decay, h, pre, gate,
-         conv_w, x_proj_w, dt_proj_w, A_t, D) = ctx.saved_tensors
+        conv_w, x_proj_w, dt_proj_w, D = ctx.saved_tensors
+        x, z, sig_z, xc, sig_xc, xs, dt, Bm, Cm, dpre, delta, du, decay, h, pre, gate, A_t = ctx.intermediates
         length, batch, di = x.shape
         rank = dt_proj_w.shape[1]
         n_state = A_t.shape[0]

@@ -77,7 +77,13 @@ class TorchMamba(nn.Module):
             assert self.conv1d.bias is not None  # nn.Conv1d(..., bias=True)
             inner = mamba_inner(xz, self.conv1d.weight, self.conv1d.bias, self.x_proj.weight,
                                 self.dt_proj.weight, self.dt_proj.bias, self.A_log, self.D)
-            return self.out_proj(inner)
+        else:
+            inner = self.inner_traced(xz)
+        return self.out_proj(inner)
+
+    def inner_traced(self, xz: torch.Tensor, scan: str = "auto") -> torch.Tensor:
+        """What :func:`~hubench.methods.wsnet.fused_mamba.mamba_inner` computes, as torch
+        operations under autograd (devices other than the CPU; the tests' reference)."""
         x, z = xz.chunk(2, dim=-1)
         x = F.silu(causal_depthwise_conv(x, self.conv1d.weight, self.conv1d.bias))
         x_dbl = self.x_proj(x)  # (batch, L, dt_rank + 2N)
@@ -86,10 +92,10 @@ class TorchMamba(nn.Module):
         y = selective_scan(
             x.transpose(1, 2), delta.transpose(1, 2), -torch.exp(self.A_log.float()), B.transpose(1, 2),
             C.transpose(1, 2), D=self.D.float(), z=z.transpose(1, 2), delta_bias=self.dt_proj.bias.float(),
-            delta_softplus=True, chunk_size=self.chunk_size,
+            delta_softplus=True, chunk_size=self.chunk_size, scan=scan,
         )
         assert isinstance(y, torch.Tensor)
-        return self.out_proj(y.transpose(1, 2))
+        return y.transpose(1, 2)
 
 
 def causal_depthwise_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:

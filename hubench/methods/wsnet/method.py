@@ -21,6 +21,7 @@ from hubench.deep.flat import flatten_param_groups
 from hubench.deep.layers import UnmixingNetwork
 from hubench.errors import ParameterError
 from hubench.method import register_method
+from hubench.methods.wsnet import cpu_kernels
 from hubench.methods.wsnet.model import WSNetwork
 from hubench.methods.wsnet.wavelet import DISCRETE_WAVELETS, MODES
 from hubench.params import Bool, Choice, Int, Real, Rule
@@ -61,7 +62,7 @@ class WSNet(DeepMethod):
     name = "ws-net"
     task = "blind"
     description = "WS-Net: wavelet-fused Mamba + weak-signal attention unmixing (arXiv 2603.09037; inferred design)"
-    version = "1"
+    version = "2"
     deterministic = True
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "ci": {"epochs": 2, "batch_size": 256, "width": 8, "d_state": 4, "patch": 8},
@@ -125,6 +126,12 @@ class WSNet(DeepMethod):
         self.ls_prior = ls_prior
         self.kl_weight = kl_weight
         self.sad_weight = sad_weight
+
+    @classmethod
+    def prepare(cls) -> None:
+        """Load the compiled CPU kernels (about a second in a fresh process) so that the
+        harness does not charge it to the first cell's fit."""
+        cpu_kernels.load()
 
     @classmethod
     def check_param_combinations(cls, params: Mapping[str, Any]) -> None:

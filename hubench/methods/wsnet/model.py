@@ -136,11 +136,17 @@ class WSNetwork(UnmixingNetwork):
     def encode(self, Y: torch.Tensor) -> torch.Tensor:
         """Abundances ``(B, p)`` of pixels ``Y`` ``(B, L)``; updates the running mean in training."""
         tokens = self.encoder(Y / self.input_scale)
+        E = self.decoder.weight.detach()
+        # least-squares abundances under the whole decoder: the prior's, and the dominant
+        # pattern's too while no endmember is weak (the same products, computed once)
+        none_weak = self.attention is not None and not bool(self.weak().any())
+        least_squares = Y @ torch.linalg.pinv(E) if self.ls_prior or none_weak else None
         h_mamba = h_attn = None
         if self.mamba is not None and self.mamba_norm is not None:
             h_mamba = self.mamba(self.mamba_norm(tokens))
         if self.attention is not None and self.attention_norm is not None:
-            h_attn = self.attention(self.attention_norm(tokens), Y, self.dominant_pattern(Y))
+            dominant = least_squares @ E if none_weak and least_squares is not None else self.dominant_pattern(Y)
+            h_attn = self.attention(self.attention_norm(tokens), Y, dominant)
         if h_mamba is not None and h_attn is not None:
             if self.gate is not None:
                 g = torch.sigmoid(self.gate(torch.cat([h_mamba, h_attn], dim=-1)))
@@ -151,9 +157,8 @@ class WSNetwork(UnmixingNetwork):
         elif h_mamba is not None or h_attn is not None:
             tokens = tokens + (h_mamba if h_mamba is not None else h_attn)
         logits = self.head_out(self.head(tokens.flatten(1)))
-        if self.ls_prior:
-            E = self.decoder.weight.detach()
-            logits = logits + torch.log((Y @ torch.linalg.pinv(E)).clamp_min(LS_FLOOR))
+        if least_squares is not None and self.ls_prior:
+            logits = logits + torch.log(least_squares.clamp_min(LS_FLOOR))
         A = torch.softmax(logits, dim=1)
         if self.training:
             with torch.no_grad():
