@@ -167,3 +167,19 @@ def test_flat_refuses_mixed_dtypes_and_keeps_gradients_zeroed_in_place() -> None
     net(torch.ones(1, 4)).sum().backward()
     assert net.body.weight.grad is grad_before  # accumulated in place, into the packed gradient
     assert float(opt.param_groups[0]["params"][0].grad.abs().sum()) > 0
+
+
+def test_kernels_compile_without_a_writable_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No place for numba's disk cache: the decorator compiles without it instead of failing."""
+    import numba.core.caching
+
+    from hubench.methods.wsnet.cpu_kernels import compiled
+
+    monkeypatch.setattr(numba.core.caching.CacheImpl, "_locator_classes", [])
+
+    @compiled()
+    def twice(x: float) -> float:
+        return 2.0 * x
+
+    assert twice(1.5) == 3.0
+    assert type(twice._cache).__name__ == "NullCache"  # compiled, not cached

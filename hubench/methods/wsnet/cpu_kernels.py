@@ -46,12 +46,28 @@ contract), a fixed order for a given build. Compiled on first use and cached on 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+def compiled(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``numba.njit(cache=True, **options)``, or without the disk cache where numba finds
+    no writable place for one (a read-only install with no writable user cache
+    directory): then each process compiles for itself (~6 s) instead of failing."""
+
+    def decorate(function: Callable[..., Any]) -> Any:
+        try:
+            return njit(cache=True, **options)(function)
+        except RuntimeError:  # "cannot cache function ...: no locator available"
+            return njit(**options)(function)
+
+    return decorate
+
+
+@compiled()
 def scan_forward(decay: np.ndarray, du: np.ndarray, B: np.ndarray, C: np.ndarray,
                  h: np.ndarray, y: np.ndarray) -> None:  # pragma: no cover - compiled
     """Fill ``h`` ``(T, batch, N, D)`` and ``y`` ``(T, batch, D)`` (see the module docstring).
@@ -79,7 +95,7 @@ def scan_forward(decay: np.ndarray, du: np.ndarray, B: np.ndarray, C: np.ndarray
                         y[t, b, d] += cn * s
 
 
-@njit(cache=True, fastmath={"reassoc", "contract"})
+@compiled(fastmath={"reassoc", "contract"})
 def scan_backward(gy: np.ndarray, delta: np.ndarray, du: np.ndarray, A_t: np.ndarray, B: np.ndarray,
                   C: np.ndarray, decay: np.ndarray, h: np.ndarray, g_du: np.ndarray, g_delta: np.ndarray,
                   g_B: np.ndarray, g_C: np.ndarray, g_A: np.ndarray) -> None:  # pragma: no cover - compiled
@@ -125,7 +141,7 @@ def scan_backward(gy: np.ndarray, delta: np.ndarray, du: np.ndarray, A_t: np.nda
                         g_A[n, d] += s * delta[t, b, d]
 
 
-@njit(cache=True)
+@compiled()
 def attention_forward(qkv_in: np.ndarray, weakness_in: np.ndarray, beta: np.ndarray, qkv: np.ndarray,
                       probs: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
     """Fill ``qkv`` ``(3, H, T, dh, batch)``, ``probs`` ``(H, T, T, batch)`` and ``out``
@@ -185,7 +201,7 @@ def attention_forward(qkv_in: np.ndarray, weakness_in: np.ndarray, beta: np.ndar
                     out[b, t, hh, k] = mixed[k, b]
 
 
-@njit(cache=True)
+@compiled()
 def attention_backward(grad_out_in: np.ndarray, qkv: np.ndarray, weakness_in: np.ndarray, probs: np.ndarray,
                        grad_qkv_out: np.ndarray, grad_beta: np.ndarray) -> None:  # pragma: no cover - compiled
     """The adjoint of :func:`attention_forward`: fills ``grad_qkv_out`` ``(batch, T, 3, H,
@@ -240,7 +256,7 @@ def attention_backward(grad_out_in: np.ndarray, qkv: np.ndarray, weakness_in: np
                         grad_qkv_out[b, t, j, hh, k] = grad_qkv[j, hh, t, k, b]
 
 
-@njit(cache=True)
+@compiled()
 def conv_forward(xz: np.ndarray, weight: np.ndarray, bias: np.ndarray, x: np.ndarray, z: np.ndarray,
                  xc: np.ndarray) -> None:  # pragma: no cover - compiled
     """Split ``xz`` ``(batch, T, 2 Di)`` into time-major ``x``, ``z`` ``(T, batch, Di)`` and
@@ -265,7 +281,7 @@ def conv_forward(xz: np.ndarray, weight: np.ndarray, bias: np.ndarray, x: np.nda
                         xc[t, b, d] += weight[j, d] * x[src, b, d]
 
 
-@njit(cache=True)
+@compiled()
 def conv_backward(g_xc: np.ndarray, g_z: np.ndarray, x: np.ndarray, weight: np.ndarray, g_xz: np.ndarray,
                   g_weight: np.ndarray, g_bias: np.ndarray) -> None:  # pragma: no cover - compiled
     """The adjoint of :func:`conv_forward`: fills ``g_xz`` ``(batch, T, 2 Di)`` (the ``x``
@@ -292,7 +308,7 @@ def conv_backward(g_xc: np.ndarray, g_z: np.ndarray, x: np.ndarray, weight: np.n
                         g_weight[j, d] += g_xc[t, b, d] * x[src, b, d]
 
 
-@njit(cache=True)
+@compiled()
 def token_weakness(x: np.ndarray, r: np.ndarray, window: int, patch: int, eps: float,
                    out: np.ndarray) -> None:  # pragma: no cover - compiled
     """Fill ``out`` ``(batch, T)``: per token of ``patch`` bands (the last band repeated past
