@@ -413,3 +413,21 @@ def test_cli_bad_rank_by_is_one_line_exit_2(store_path, tmp_path, capsys) -> Non
     err = capsys.readouterr().err
     assert "did you mean 'armse'" in err and len(err.strip().splitlines()) == 1, err
     assert not report.exists()
+
+
+def test_profile_selection_takes_cells_shared_with_another_profile() -> None:
+    """A method with the same preset under both profiles (fcls has none) makes one cell
+    for both, stored under the first run's profile: the other profile's page shows it
+    where that profile ran on the same scene, and nowhere else."""
+    rows = [
+        cell("vca", "standard", 20.0, 0, profile="full", method_params=json.dumps({"random_state": 0})),
+        cell("fcls", "standard", 20.0, 0, profile="quick"),  # shared: fcls has no presets
+        cell("daeu", "standard", 20.0, 0, profile="quick"),  # daeu's presets differ: not shared
+        cell("fcls", "weak", 20.0, 0, profile="quick"),  # a scene the full grid did not run
+        cell("fcls", "standard", 20.0, 1, profile="quick"),  # another seed: not in the full grid
+    ]
+    frame = pd.DataFrame(rows)
+    chosen = select(frame, profile="full")
+    assert sorted(zip(chosen["method"], chosen["scenario"], chosen["seed"], strict=True)) == [
+        ("fcls", "standard", 0), ("vca", "standard", 0)]
+    assert len(select(frame, profile="quick")) == 4  # its own rows: vca's presets differ, so its full cell is not quick's

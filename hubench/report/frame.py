@@ -180,7 +180,8 @@ def select(
             raise UnknownNameError(
                 f"no results with profile {profile!r}{suggest(profile, known)}; profiles in the store: {', '.join(known)}"
             )
-        out = out[out["profile"] == profile]
+        own = out["profile"] == profile
+        out = out[own | _shared_with_profile(out, own, profile)]
     if scenarios:
         known = sorted(out["scenario"].unique())
         for name in scenarios:
@@ -190,6 +191,49 @@ def select(
                 )
         out = out[out["scenario"].isin(list(scenarios))]
     return out
+
+
+def _shared_with_profile(frame: pd.DataFrame, own: pd.Series, profile: str) -> pd.Series:
+    """Rows stored under another profile that are cells of ``profile``'s grid too.
+
+    The profile is not part of a cell's key: a method whose presets are the same under
+    two profiles (``fcls``, which has none) makes one cell for both, stored under the
+    profile of the run that made it first. Such a row belongs to ``profile``'s page when
+    the method's preset for ``profile`` equals its preset for the row's profile and
+    ``profile``'s own rows ran on the same scene (scenario, its parameters, seed).
+    """
+    others = frame[~own]
+    if others.empty or not own.any():
+        return pd.Series(False, index=frame.index)
+    mine = frame[own]
+    scenes = set(zip(mine["scenario"], mine["scenario_params"].map(_canonical), mine["seed"], strict=True))
+    same_scene = pd.Series(
+        [scene in scenes for scene in zip(others["scenario"], others["scenario_params"].map(_canonical),
+                                          others["seed"], strict=True)], index=others.index)
+    same_preset = others.apply(lambda row: _same_preset(str(row["method"]), str(row["profile"]), profile), axis=1)
+    return pd.Series(False, index=frame.index) | (same_scene & same_preset.astype(bool)).reindex(frame.index,
+                                                                                                 fill_value=False)
+
+
+def _canonical(params: Any) -> str:
+    """A stored parameter dict (or its JSON) as one comparable string."""
+    if isinstance(params, str):
+        try:
+            params = json.loads(params)
+        except ValueError:
+            return params
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def _same_preset(method: str, stored: str, profile: str) -> bool:
+    try:
+        from hubench.methods import METHODS
+    except ImportError:  # pragma: no cover - the registry is always importable in practice
+        return False
+    if method not in METHODS:
+        return False
+    cls = METHODS.get(method)
+    return bool(cls.preset(stored) == cls.preset(profile))
 
 
 def resolve_metrics(frame: pd.DataFrame, metrics: Sequence[str] | None) -> list[str]:
