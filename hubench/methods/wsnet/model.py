@@ -175,7 +175,9 @@ class WSNetwork(UnmixingNetwork):
         if sad_weight > 0:
             loss = loss + sad_weight * sad_loss(Y_hat, Y, dim=1)
         if kl_weight > 0:
-            loss = loss + kl_weight * separability_penalty(self.decoder.weight, self.weak())
+            weak = self.weak()
+            if bool(weak.any()):  # else the penalty is 0: adding it changes no bit of loss or gradient
+                loss = loss + kl_weight * separability_penalty(self.decoder.weight, weak)
         return loss
 
     def abundances(self, data: torch.Tensor) -> torch.Tensor:
