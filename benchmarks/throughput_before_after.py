@@ -10,7 +10,7 @@ before issue 16::
 It fits each method's `quick` preset (one torch and one BLAS thread, noise-free
 `standard` scene, 2,500 pixels x 99 bands, early stopping off where the tree has the
 stopping rule) for a few epochs and prints pixels x epochs per second of training (the
-best of 3 fits), with the preset values that set the cost. It works on trees older than
+best of 5 fits), with the preset values that set the cost. It works on trees older than
 `benchmarks/bench_deep.py`'s DEQ-Unmix and WS-Net settings; the numbers are in
 docs/dev/deep-methods.md ("Before and after the CPU speed work").
 """

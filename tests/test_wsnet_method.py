@@ -100,13 +100,14 @@ def recovery(random_state: int = 0, scene_seed: int = 0, **overrides: object) ->
 #: (benchmarks/threshold_spread.py; table in docs/dev/deep-methods.md "Test thresholds
 #: of deep methods"). Measured: msad 5.3e-4-1.15e-3, armse 4.6e-4-7.6e-4; again with 16
 #: bands per token (the quick preset since issue 16): msad 4.6e-4-9.8e-4, armse
-#: 4.7e-4-6.5e-4, so the limits are 1.8x the worst. What it can
+#: 4.7e-4-6.5e-4; for WS-Net v2 (compiled CPU kernels) msad 4.7e-4-9.8e-4, armse
+#: 4.7e-4-8.2e-4, so armse's limit went to 0.0013 (1.6x the worst; msad 1.8x). What it can
 #: catch (random_state 0-2): a broken least-squares prior (ls_prior=False, one epoch:
 #: armse >= 0.17) or broken endmembers (random init: msad >= 0.6). What it cannot: a
 #: network that does not learn. On this noise-free scene the LS prior is exact and the
 #: loss starts at its floor, so an untrained network (lr ~0) passes (armse 3.2e-4, msad
 #: 3e-8); the test checks the VCA + LS-prior pipeline and that training does not spoil it.
-RECOVERY_LIMITS = {"msad": 0.0018, "armse": 0.0012}  # were 0.01 and 0.01 (one run, one machine)
+RECOVERY_LIMITS = {"msad": 0.0018, "armse": 0.0013}  # were 0.01 and 0.01 (one run, one machine)
 
 
 @pytest.mark.slow
