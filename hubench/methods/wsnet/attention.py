@@ -34,8 +34,11 @@ from torch.autograd.function import once_differentiable
 from hubench.methods.wsnet.cpu_kernels import attention_backward, attention_forward
 from hubench.methods.wsnet.cpu_kernels import token_weakness as token_weakness_kernel
 
+#: Floor of the product of the two windowed means under the cosine's square root.
+WEAKNESS_EPS = 1e-12
 
-def band_weakness(x: torch.Tensor, r: torch.Tensor, window: int = 5, eps: float = 1e-12) -> torch.Tensor:
+
+def band_weakness(x: torch.Tensor, r: torch.Tensor, window: int = 5, eps: float = WEAKNESS_EPS) -> torch.Tensor:
     """``1 -`` windowed cosine similarity of ``x`` and ``r``: ``(B, L), (B, L) -> (B, L)``.
 
     ``window`` must be odd; windows are truncated at the spectrum's ends. The three
@@ -111,7 +114,7 @@ class WeakSignalAttention(nn.Module):
             return token_weakness(band_weakness(x, r, self.window), self.patch).detach()
         out = x.new_empty(x.shape[0], -(-x.shape[1] // self.patch))
         token_weakness_kernel(x.detach().contiguous().numpy(), r.detach().contiguous().numpy(), self.window,
-                              self.patch, 1e-12, out.numpy())
+                              self.patch, WEAKNESS_EPS, out.numpy())
         return out
 
     def weights(self, tokens: torch.Tensor, weakness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

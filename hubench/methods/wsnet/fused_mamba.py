@@ -71,9 +71,9 @@ class _MambaInner(torch.autograd.Function):
         di = two_di // 2
         rank = dt_proj_w.shape[1]
         n_state = (x_proj_w.shape[0] - rank) // 2
-        taps = conv_w[:, 0, :].t().contiguous()  # (K, Di)
+        taps = conv_w.detach()[:, 0, :].t().contiguous()  # (K, Di)
         x, z, xc = (xz.new_empty(length, batch, di) for _ in range(3))  # time-major
-        conv_forward(xz.detach().contiguous().numpy(), taps.detach().numpy(), conv_b.detach().contiguous().numpy(),
+        conv_forward(xz.detach().contiguous().numpy(), taps.numpy(), conv_b.detach().contiguous().numpy(),
                      x.numpy(), z.numpy(), xc.numpy())
         sig_xc = torch.sigmoid(xc)
         xs = xc * sig_xc
@@ -95,15 +95,16 @@ class _MambaInner(torch.autograd.Function):
         gate = z * sig_z
         # the weights through save_for_backward (inputs: version-checked); the intermediates,
         # which nothing else can modify, as a plain attribute (no unpacking cost)
-        ctx.save_for_backward(conv_w, x_proj_w, dt_proj_w, D)
-        ctx.intermediates = (x, z, sig_z, xc, sig_xc, xs, dt, Bm, Cm, dpre, delta, du, decay, h, pre, gate, A_t)
+        ctx.save_for_backward(x_proj_w, dt_proj_w, D)
+        ctx.intermediates = (x, z, sig_z, xc, sig_xc, xs, dt, Bm, Cm, dpre, delta, du, decay, h, pre, gate, A_t,
+                             taps)
         return (pre * gate).transpose(0, 1)
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad_y: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        conv_w, x_proj_w, dt_proj_w, D = ctx.saved_tensors
-        x, z, sig_z, xc, sig_xc, xs, dt, Bm, Cm, dpre, delta, du, decay, h, pre, gate, A_t = ctx.intermediates
+        x_proj_w, dt_proj_w, D = ctx.saved_tensors
+        x, z, sig_z, xc, sig_xc, xs, dt, Bm, Cm, dpre, delta, du, decay, h, pre, gate, A_t, taps = ctx.intermediates
         length, batch, di = x.shape
         rank = dt_proj_w.shape[1]
         n_state = A_t.shape[0]
@@ -132,10 +133,10 @@ class _MambaInner(torch.autograd.Function):
         g_xc = g_xs.mul_(_silu_grad(xc, sig_xc))
         # the causal convolution, transposed (and the gate's half of dL/dxz)
         g_xz = torch.empty(batch, length, 2 * di, dtype=x.dtype)
-        g_taps = torch.empty(conv_w.shape[2], di, dtype=x.dtype)
+        g_taps = torch.empty_like(taps)
         g_conv_b = torch.empty(di, dtype=x.dtype)
-        conv_backward(g_xc.numpy(), g_z.contiguous().numpy(), x.numpy(), conv_w.detach()[:, 0, :].t().contiguous().numpy(),
-                      g_xz.numpy(), g_taps.numpy(), g_conv_b.numpy())
+        conv_backward(g_xc.numpy(), g_z.contiguous().numpy(), x.numpy(), taps.numpy(), g_xz.numpy(), g_taps.numpy(),
+                      g_conv_b.numpy())
         g_A_log = g_A_t.t().mul_(A_t.t())  # A = -exp(A_log): dA/dA_log = A
         return (g_xz, g_taps.t()[:, None, :], g_conv_b, g_x_proj_w, g_dt_w, g_dt_b, g_A_log, g_D)
 

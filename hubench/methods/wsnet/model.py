@@ -128,24 +128,29 @@ class WSNetwork(UnmixingNetwork):
         """Current weak-endmember mask, ``(p,)`` bool."""
         return weak_mask(self.mean_abundance, self.decoder.weight.detach())
 
-    def dominant_pattern(self, Y: torch.Tensor) -> torch.Tensor:
-        """Projection of pixels ``(B, L)`` on the span of the dominant endmembers."""
-        E_dom = self.decoder.weight.detach()[~self.weak()]
+    def dominant_pattern(self, Y: torch.Tensor, weak: torch.Tensor | None = None) -> torch.Tensor:
+        """Projection of pixels ``(B, L)`` on the span of the dominant endmembers
+        (``weak``: the mask of :meth:`weak`, when the caller has it already)."""
+        E_dom = self.decoder.weight.detach()[~(self.weak() if weak is None else weak)]
         return Y @ torch.linalg.pinv(E_dom) @ E_dom
 
     def encode(self, Y: torch.Tensor) -> torch.Tensor:
         """Abundances ``(B, p)`` of pixels ``Y`` ``(B, L)``; updates the running mean in training."""
         tokens = self.encoder(Y / self.input_scale)
         E = self.decoder.weight.detach()
+        weak = self.weak() if self.attention is not None else None
+        none_weak = weak is not None and not bool(weak.any())
         # least-squares abundances under the whole decoder: the prior's, and the dominant
         # pattern's too while no endmember is weak (the same products, computed once)
-        none_weak = self.attention is not None and not bool(self.weak().any())
         least_squares = Y @ torch.linalg.pinv(E) if self.ls_prior or none_weak else None
         h_mamba = h_attn = None
         if self.mamba is not None and self.mamba_norm is not None:
             h_mamba = self.mamba(self.mamba_norm(tokens))
         if self.attention is not None and self.attention_norm is not None:
-            dominant = least_squares @ E if none_weak and least_squares is not None else self.dominant_pattern(Y)
+            if none_weak and least_squares is not None:
+                dominant = least_squares @ E
+            else:
+                dominant = self.dominant_pattern(Y, weak)
             h_attn = self.attention(self.attention_norm(tokens), Y, dominant)
         if h_mamba is not None and h_attn is not None:
             if self.gate is not None:
