@@ -142,12 +142,18 @@ def task_rows(frame: pd.DataFrame, name: str) -> pd.Series:
     return given | (unknown & frame["method"].map(lambda m: _registry_task(str(m)) == name))
 
 
-def _registry_task(method: str) -> str | None:
+def _registry_class(method: str) -> Any | None:
+    """The registered class of ``method``, or None (unknown name, no registry)."""
     try:
         from hubench.methods import METHODS
     except ImportError:  # pragma: no cover - the registry is always importable in practice
         return None
-    return METHODS.get(method).task if method in METHODS else None
+    return METHODS.get(method) if method in METHODS else None
+
+
+def _registry_task(method: str) -> str | None:
+    cls = _registry_class(method)
+    return None if cls is None else cls.task
 
 
 def reference_rows(frame: pd.DataFrame) -> pd.Series:
@@ -206,34 +212,25 @@ def _shared_with_profile(frame: pd.DataFrame, own: pd.Series, profile: str) -> p
     if others.empty or not own.any():
         return pd.Series(False, index=frame.index)
     mine = frame[own]
-    scenes = set(zip(mine["scenario"], mine["scenario_params"].map(_canonical), mine["seed"], strict=True))
-    same_scene = pd.Series(
-        [scene in scenes for scene in zip(others["scenario"], others["scenario_params"].map(_canonical),
-                                          others["seed"], strict=True)], index=others.index)
-    same_preset = others.apply(lambda row: _same_preset(str(row["method"]), str(row["profile"]), profile), axis=1)
-    return pd.Series(False, index=frame.index) | (same_scene & same_preset.astype(bool)).reindex(frame.index,
-                                                                                                 fill_value=False)
+    scenes = set(zip(mine["scenario"], mine["scenario_params"].map(_scene_params), mine["seed"], strict=True))
+    same_preset = {(method, stored): _same_preset(method, stored, profile)
+                   for method, stored in set(zip(others["method"].astype(str), others["profile"].astype(str),
+                                                 strict=True))}
+    shared = [same_preset[(str(method), str(stored))] and (scenario, _scene_params(params), seed) in scenes
+              for method, stored, scenario, params, seed in zip(
+                  others["method"], others["profile"], others["scenario"], others["scenario_params"],
+                  others["seed"], strict=True)]
+    return pd.Series(shared, index=others.index, dtype=bool).reindex(frame.index, fill_value=False)
 
 
-def _canonical(params: Any) -> str:
-    """A stored parameter dict (or its JSON) as one comparable string."""
-    if isinstance(params, str):
-        try:
-            params = json.loads(params)
-        except ValueError:
-            return params
-    return json.dumps(params, sort_keys=True, default=str)
+def _scene_params(text: Any) -> str:
+    """A stored ``scenario_params`` as one comparable string."""
+    return json.dumps(parse_params(text), sort_keys=True, default=str)
 
 
 def _same_preset(method: str, stored: str, profile: str) -> bool:
-    try:
-        from hubench.methods import METHODS
-    except ImportError:  # pragma: no cover - the registry is always importable in practice
-        return False
-    if method not in METHODS:
-        return False
-    cls = METHODS.get(method)
-    return bool(cls.preset(stored) == cls.preset(profile))
+    cls = _registry_class(method)
+    return cls is not None and bool(cls.preset(stored) == cls.preset(profile))
 
 
 def resolve_metrics(frame: pd.DataFrame, metrics: Sequence[str] | None) -> list[str]:
