@@ -33,14 +33,15 @@ Mamba block, ``xc_t = bias + sum_j w_j * x_{t-K+1+j}``, reading the input projec
 against its dominant pattern, averaged over each token's bands (see
 :mod:`~hubench.methods.wsnet.attention`); no gradient flows through it.
 
-Why numba: at WS-Net's sizes the eager torch version of these two loops is some forty
+Why numba: at WS-Net's sizes the eager torch version of the scan's two loops is some forty
 operations over ``(T, batch, N, D)`` tensors, each a pass through memory plus a
 dispatch; compiled, the forward and backward recurrences take about a fifth of that
 time (measured in ``docs/dev/ws-net.md``). The loops run on one thread (numba's
 ``parallel`` is not used), so the numbers do not depend on the thread count; the
 backward sums over ``D`` may be reassociated by the compiler (``fastmath`` reassoc and
 contract), a fixed order for a given build. Compiled on first use and cached on disk
-(``cache=True``): about two seconds once per machine and dtype, then a load.
+(``cache=True``): about six seconds for all of them once per machine and dtype, then a
+load.
 """
 
 from __future__ import annotations

@@ -48,12 +48,8 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from hubench.methods.wsnet.cpu_kernels import (
-    conv_backward,
-    conv_forward,
-    scan_backward,
-    scan_forward,
-)
+from hubench.methods.wsnet.cpu_kernels import conv_backward, conv_forward
+from hubench.methods.wsnet.fused_scan import core_backward, core_forward
 
 
 def _silu_grad(v: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -85,11 +81,8 @@ class _MambaInner(torch.autograd.Function):
         dpre = torch.addmm(dt_proj_b, dt, dt_proj_w.t()).view(length, batch, di)
         delta = F.softplus(dpre)
         A_t = -torch.exp(A_log).t().contiguous()  # (N, Di)
-        decay = torch.mul(delta[:, :, None, :], A_t).exp_()  # (T, batch, N, Di)
         du = delta * xs
-        h = torch.empty_like(decay)
-        pre = torch.empty_like(du)
-        scan_forward(decay.numpy(), du.numpy(), Bm.numpy(), Cm.numpy(), h.numpy(), pre.numpy())
+        decay, h, pre = core_forward(delta, du, A_t, Bm, Cm)  # the scan: (T, batch, N, Di) states
         pre.addcmul_(xs, D)
         sig_z = torch.sigmoid(z)
         gate = z * sig_z
@@ -112,13 +105,9 @@ class _MambaInner(torch.autograd.Function):
         g_pre = gy * gate
         g_z = (gy * pre).mul_(_silu_grad(z, sig_z))
         g_D = (g_pre * xs).sum((0, 1))
-        # the scan's adjoint (cpu_kernels.scan_backward), then the skip
-        g_du, g_delta = torch.empty_like(du), torch.empty_like(du)
+        # the scan's adjoint (fused_scan.core_backward), then the skip
+        g_du, g_delta, g_B, g_C, g_A_t = core_backward(g_pre, delta, du, A_t, Bm, Cm, decay, h)
         g_xdbl = torch.empty(length * batch, rank + 2 * n_state, dtype=x.dtype)
-        g_B, g_C, g_A_t = torch.empty_like(Bm), torch.empty_like(Cm), torch.empty_like(A_t)
-        scan_backward(g_pre.contiguous().numpy(), delta.numpy(), du.numpy(), A_t.numpy(), Bm.numpy(), Cm.numpy(),
-                      decay.numpy(), h.numpy(), g_du.numpy(), g_delta.numpy(), g_B.numpy(), g_C.numpy(),
-                      g_A_t.numpy())
         g_xdbl[:, rank : rank + n_state] = g_B.view(-1, n_state)
         g_xdbl[:, rank + n_state :] = g_C.view(-1, n_state)
         g_delta.addcmul_(g_du, xs)

@@ -1,4 +1,5 @@
-"""The selective scan's core as one autograd function with a written-out backward (CPU).
+"""The selective scan's core as one autograd function on the CPU, and the two steps of it
+that :mod:`~hubench.methods.wsnet.fused_mamba` shares.
 
 :func:`fused_ssm` computes, time-major, for input-dependent ``B`` and ``C``::
 
@@ -9,13 +10,12 @@
 same recurrence as :func:`~hubench.methods.wsnet.selective_scan.selective_scan` without
 its skip, gate and softplus, which stay in autograd.
 
-Why a function of its own: traced by autograd, the scan's core writes and reads some
-twenty ``(L, batch, dim, N)`` temporaries per training step (the broadcast products, the
-sums over ``N`` and over ``dim`` of their gradients), and on a CPU the step costs what
-moving them costs. Here the forward keeps two (the decays ``exp(delta A)`` and the states
-``h``), the backward one more (the adjoint states ``g``), the recurrences run one
-contiguous time slice at a time, and every sum over ``N`` or ``dim`` is a batched matrix
-product. The backward, for the loss gradient ``gy_t = dL/dy_t``:
+Traced by autograd, the scan's core writes and reads some twenty ``(L, batch, dim, N)``
+temporaries per training step; here the decays ``exp(delta A)`` are one vectorised torch
+``exp`` and the recurrence and its adjoint are compiled loops
+(:func:`~hubench.methods.wsnet.cpu_kernels.scan_forward` and ``scan_backward``): the
+forward keeps the decays and the states, the backward one running adjoint per pixel.
+For the loss gradient ``gy_t = dL/dy_t``:
 
 - adjoint recurrence, in reverse: ``g_t = gy_t C_t^T + exp(delta_{t+1} A) * g_{t+1}``
   (``g_t = dL/dh_t``, counting every later step);
@@ -35,48 +35,54 @@ from typing import Any
 import torch
 from torch.autograd.function import once_differentiable
 
+from hubench.methods.wsnet.cpu_kernels import scan_backward, scan_forward
+
+
+def core_forward(delta: torch.Tensor, du: torch.Tensor, A_t: torch.Tensor, B: torch.Tensor,
+                 C: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The decays ``(L, batch, N, dim)``, the states (same shape) and ``y`` ``(L, batch, dim)``.
+
+    ``delta``, ``du`` ``(L, batch, dim)``; ``A_t`` ``(N, dim)``; ``B``, ``C`` ``(L, batch, N)``;
+    all contiguous, one dtype, on the CPU, none requiring a gradient.
+    """
+    decay = torch.mul(delta[:, :, None, :], A_t).exp_()
+    h = torch.empty_like(decay)
+    y = torch.empty_like(du)
+    scan_forward(decay.numpy(), du.numpy(), B.numpy(), C.numpy(), h.numpy(), y.numpy())
+    return decay, h, y
+
+
+def core_backward(grad_y: torch.Tensor, delta: torch.Tensor, du: torch.Tensor, A_t: torch.Tensor,
+                  B: torch.Tensor, C: torch.Tensor, decay: torch.Tensor,
+                  h: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``dL/d(du)``, the part of ``dL/ddelta`` through the decays, ``dL/dB``, ``dL/dC`` and
+    ``dL/dA_t`` for ``grad_y = dL/dy``, the other inputs as :func:`core_forward` had them."""
+    g_du, g_delta = torch.empty_like(du), torch.empty_like(du)
+    g_B, g_C, g_A_t = torch.empty_like(B), torch.empty_like(C), torch.empty_like(A_t)
+    scan_backward(grad_y.contiguous().numpy(), delta.numpy(), du.numpy(), A_t.numpy(), B.numpy(), C.numpy(),
+                  decay.numpy(), h.numpy(), g_du.numpy(), g_delta.numpy(), g_B.numpy(), g_C.numpy(),
+                  g_A_t.numpy())
+    return g_du, g_delta, g_B, g_C, g_A_t
+
 
 class _FusedSSM(torch.autograd.Function):
-    # States are laid out (L, batch, N, dim): the channel axis innermost, so the
-    # broadcasts against A, B, C and du and the sums over N run along contiguous rows
-    # (measured 2-4x faster on one CPU thread than with N innermost, or than tiny bmm).
 
     @staticmethod
     def forward(ctx: Any, delta: torch.Tensor, u: torch.Tensor, A: torch.Tensor, B: torch.Tensor,
                 C: torch.Tensor) -> torch.Tensor:
-        A_t = A.t()  # (N, dim)
-        decay = torch.mul(delta[:, :, None, :], A_t).exp_()  # (L, batch, N, dim)
+        delta, u, B, C = (t.detach() for t in (delta, u, B, C))
+        A_t = A.detach().t().contiguous()
         du = delta * u
-        h = B[..., None] * du[:, :, None, :]  # the inputs b_t, overwritten by the states
-        for t in range(1, h.shape[0]):
-            h[t].addcmul_(decay[t], h[t - 1])
-        y = (h * C[..., None]).sum(2)
-        ctx.save_for_backward(delta, u, A_t, B, C, du, decay, h)
+        decay, h, y = core_forward(delta, du, A_t, B, C)
+        ctx.intermediates = (delta, u, A_t, B, C, du, decay, h)
         return y
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad_y: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        delta, u, A_t, B, C, du, decay, h = ctx.saved_tensors
-        length = delta.shape[0]
-        g = C[..., None] * grad_y[:, :, None, :]  # dL/dh_t from y_t alone, then the adjoint
-        for t in range(length - 2, -1, -1):
-            g[t].addcmul_(decay[t + 1], g[t + 1])
-        # one scratch buffer for every product that is summed at once (fewer large
-        # allocations, which cost page faults on a CPU)
-        scratch = torch.empty_like(h)
-        grad_C = torch.mul(h, grad_y[:, :, None, :], out=scratch).sum(-1)
-        grad_du = torch.mul(g, B[..., None], out=scratch).sum(2)
-        grad_B = torch.mul(g, du[:, :, None, :], out=scratch).sum(-1)
-        grad_delta = grad_du * u
-        grad_u = grad_du * delta
-        grad_A_t = torch.zeros_like(A_t)
-        if length > 1:
-            s = torch.mul(g[1:], h[:-1], out=scratch[1:])
-            s.mul_(decay[1:])  # dL/d(delta_t A) for t >= 1 (h_{-1} = 0)
-            grad_delta[1:] += (s * A_t).sum(2)
-            grad_A_t = s.mul_(delta[1:, :, None, :]).sum((0, 1))
-        return grad_delta, grad_u, grad_A_t.t(), grad_B, grad_C
+        delta, u, A_t, B, C, du, decay, h = ctx.intermediates
+        g_du, g_delta, g_B, g_C, g_A_t = core_backward(grad_y, delta, du, A_t, B, C, decay, h)
+        return g_delta.addcmul_(g_du, u), g_du * delta, g_A_t.t(), g_B, g_C
 
 
 def fused_ssm(delta: torch.Tensor, u: torch.Tensor, A: torch.Tensor, B: torch.Tensor,
@@ -92,6 +98,7 @@ def fused_ssm(delta: torch.Tensor, u: torch.Tensor, A: torch.Tensor, B: torch.Te
     B, C : Tensor
         ``(L, batch, N)``.
 
-    All in one floating dtype; made contiguous here. Differentiable once in every input.
+    All in one floating dtype, on the CPU; made contiguous here. Differentiable once in
+    every input.
     """
     return _FusedSSM.apply(delta.contiguous(), u.contiguous(), A.contiguous(), B.contiguous(), C.contiguous())

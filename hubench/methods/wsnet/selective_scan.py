@@ -17,6 +17,8 @@ of two ways (``scan``), both vectorised over batch, channels and states:
   (``g_{t-1} += a_t g_t``; ``dL/db_t = g_t``, ``dL/da_t = g_t h_{t-1}``). ``O(T)`` work,
   three saved tensors, two Python steps per position: the fastest on a CPU, where the
   sequence (WS-Net's band tokens) is short and each step is a large vector operation.
+  In Mamba's case (input-dependent ``B`` and ``C``) on the CPU, the compiled core of
+  :mod:`~hubench.methods.wsnet.fused_scan` instead.
 - ``"parallel"`` (:func:`linear_scan`): a parallel prefix scan (Hillis-Steele doubling):
   after the step with stride ``s`` every position holds the combination of the ``2s``
   steps ending there, so ``ceil(log2 T)`` vectorised steps cover a chunk of ``T``
@@ -185,7 +187,7 @@ def selective_scan(
         raise ValueError(f"scan: expected one of {', '.join(SCANS)}, got {scan!r}")
     sequential = scan == "sequential" or (scan == "auto" and u.device.type == "cpu")
     last = None
-    if sequential and B.dim() == 3 and C.dim() == 3 and not return_last_state:
+    if sequential and B.dim() == 3 and C.dim() == 3 and not return_last_state and u.device.type == "cpu":
         # Mamba's case (input-dependent B and C): the fused core, time-major
         y = fused_ssm(delta.permute(2, 0, 1), u.permute(2, 0, 1), A, B.to(dtype).permute(2, 0, 1),
                       C.to(dtype).permute(2, 0, 1)).permute(1, 2, 0)
